@@ -1,0 +1,22 @@
+# VM harness targets.  KERNEL is 6.1 or 6.12.
+KERNEL ?= 6.1
+VM_KVER = $(if $(filter 6.12,$(KERNEL)),$(K612),$(K61))
+VM_TESTS = $(wildcard $(TOP)/build/rel/selftests/*_test) $(wildcard $(TOP)/build/rel/lib/tests/*_vmtest)
+
+.PHONY: check-vm demo vm-shell
+check-vm: all module
+	@$(MAKE) -s all module KVER=$(VM_KVER)
+	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 \
+		--add tools/vm/guest-tests:/usr/libexec/bcchip/guest-tests \
+		$(foreach t,$(VM_TESTS),--add $(t):/usr/libexec/bcchip/tests/$(notdir $(t))) \
+		-- /usr/libexec/bcchip/guest-tests
+
+# The two-command tour: set up, build, boot two chips, show them.
+demo:
+	./tools/setup
+	$(MAKE) -j2 all module KVER=$(VM_KVER)
+	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 -- sh -c '\
+		set -x; modprobe bcchip && ls -l /dev/bcchip* && bcctl list && \
+		pkcs11-tool --module /usr/lib/x86_64-linux-gnu/pkcs11/libbc_pkcs11.so -L && \
+		pkcs11-tool --module /usr/lib/x86_64-linux-gnu/pkcs11/libbc_pkcs11.so \
+			--generate-random 64 | od -An -tx1'
