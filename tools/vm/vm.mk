@@ -4,7 +4,7 @@ VM_KVER = $(if $(filter 6.12,$(KERNEL)),$(K612),$(K61))
 VM_TESTS = $(wildcard $(TOP)/build/rel/selftests/*_test) $(wildcard $(TOP)/build/rel/lib/tests/*_vmtest)
 
 .PHONY: check-vm demo vm-shell
-check-vm: all module
+check-vm: all
 	@$(MAKE) -s all module KVER=$(VM_KVER)
 	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 \
 		--add tools/vm/guest-tests:/usr/libexec/bcchip/guest-tests \
