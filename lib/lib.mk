@@ -1,1 +1,49 @@
-# placeholder
+# libbcchip.a: frames and transports, shared by the PKCS#11 module and bcctl.
+# libbc_pkcs11.so: the PKCS#11 module.  docs/pkcs11.md.
+
+P11KIT_CFLAGS := $(shell pkg-config --cflags p11-kit-1)
+
+LIBBCCHIP_SRC := frame.c transport.c transport_dev.c transport_unix.c
+LIBP11_SRC := pkcs11.c slots.c session.c errors.c unsupported.c
+
+LIBBCCHIP_OBJ := $(LIBBCCHIP_SRC:%.c=$(B)/lib/%.o)
+LIBP11_OBJ := $(LIBP11_SRC:%.c=$(B)/lib/%.o)
+LIBBCCHIP := $(B)/lib/libbcchip.a
+LIBP11 := $(B)/lib/libbc_pkcs11.so
+
+LIB_TESTS := $(B)/lib/tests/test_libbcchip $(B)/lib/tests/test_pkcs11
+
+.PHONY: lib check-lib
+all: lib
+lib: $(LIBBCCHIP) $(LIBP11) $(LIB_TESTS)
+
+$(B)/lib/%.o: $(TOP)/lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_PIC) $(P11KIT_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBBCCHIP): $(LIBBCCHIP_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LIBP11): $(LIBP11_OBJ) $(LIBBCCHIP) $(TOP)/lib/pkcs11.map
+	$(CC) -shared -o $@ $(LIBP11_OBJ) $(LIBBCCHIP) $(LDFLAGS_BASE) \
+		-Wl,--version-script=$(TOP)/lib/pkcs11.map \
+		-Wl,-z,defs -Wl,-z,relro -Wl,-z,now -pthread
+
+$(B)/lib/tests/test_libbcchip: $(TOP)/lib/tests/test_libbcchip.c $(LIBBCCHIP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) -MMD -MP -o $@ $< $(LIBBCCHIP) $(LDFLAGS_BASE) \
+		-pthread
+
+$(B)/lib/tests/test_pkcs11: $(TOP)/lib/tests/test_pkcs11.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(P11KIT_CFLAGS) -MMD -MP -o $@ $< \
+		$(LDFLAGS_BASE) -pthread -ldl
+
+# Needs the emulator and bcctl as well; lib/tests/run prints the totals.
+check-lib: lib emu bcctl
+	$(TOP)/lib/tests/run $(B) $(if $(SAN),san,)
+
+-include $(LIBBCCHIP_OBJ:.o=.d) $(LIBP11_OBJ:.o=.d) \
+	$(LIB_TESTS:=.d)

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* bcchip-emu internals shared between its files. */
+#ifndef BC_EMU_H
+#define BC_EMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <linux/bcchip.h>
+
+#define EMU_MAX_FRAME		32768u
+#define EMU_MAX_RANDOM		(EMU_MAX_FRAME - BCFW_HDR_SIZE)
+#define EMU_MAX_OBJECTS		4096u
+/* Bounds that keep a misbehaving peer from exhausting memory or threads. */
+#define EMU_MAX_CONNS		256u
+#define EMU_CONN_INFLIGHT	32u
+#define EMU_MAX_ENGINES		64u
+#define EMU_MAX_SESSIONS_LIMIT	65536u
+
+struct emu_identity {
+	char serial[BCFW_SERIAL_LEN + 1];
+	char label[BCFW_LABEL_LEN + 1];
+};
+
+struct emu_config {
+	const char *state_dir;
+	const char *socket_path;
+	const char *label;
+	const char *pidfile;
+	const char *logfile;
+	unsigned int max_sessions;
+	unsigned int engines;
+	bool foreground;
+};
+
+/* One socket connection; freed by its reader thread once idle. */
+struct emu_conn {
+	uint64_t id;
+	int fd;
+	pthread_mutex_t write_lock;	/* one envelope at a time on fd */
+	pthread_mutex_t lock;		/* the fields below */
+	pthread_cond_t cond;		/* inflight dropped, closing, reset */
+	unsigned int inflight;
+	uint32_t reset_gen;		/* bumped by RESET: ends SLEEPs */
+	bool closing;
+	struct emu_conn *next;		/* server's list, under its lock */
+};
+
+/* One REQUEST envelope waiting for, or held by, an engine. */
+struct emu_job {
+	struct emu_conn *conn;
+	uint32_t client;
+	uint32_t tag;
+	uint32_t reset_gen;	/* conn->reset_gen when it arrived */
+	uint32_t len;		/* payload length announced */
+	uint32_t have;		/* bytes kept in data (len, or a prefix) */
+	struct emu_job *next;
+	uint8_t data[];
+};
+
+void emu_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int emu_state_load(const char *dir, const char *label,
+		   struct emu_identity *id);
+
+int emu_sessions_init(unsigned int max);
+void emu_sessions_fini(void);
+unsigned int emu_sessions_max(void);
+unsigned int emu_sessions_in_use(void);
+/* 0 and *handle set, or a BCFW_S_* status. */
+uint32_t emu_session_open(uint64_t conn, uint32_t client, uint32_t *handle);
+uint32_t emu_session_close(uint64_t conn, uint32_t client, uint32_t handle);
+void emu_sessions_drop_client(uint64_t conn, uint32_t client);
+void emu_sessions_drop_conn(uint64_t conn);
+
+void emu_firmware_init(const struct emu_identity *id);
+/*
+ * Runs one request frame; returns the response frame (malloc'd, *rlen
+ * bytes) or NULL when out of memory.
+ */
+uint8_t *emu_firmware_run(struct emu_job *job, uint32_t *rlen);
+
+int emu_server_run(const struct emu_config *cfg, int listen_fd,
+		   int signal_fd);
+
+#endif

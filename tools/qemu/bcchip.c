@@ -1,0 +1,1055 @@
+/*
+ * Bastionchip: an emulated PCIe hardware security module.
+ *
+ * The device implements the host interface of docs/hardware.md (BAR0
+ * registers, submission/completion rings in guest memory, MSI-X in BAR4)
+ * and forwards every command frame to the chip's firmware, a separate
+ * `bcchip-emu` process reached through a chardev (docs/emulator.md).
+ *
+ * Everything runs with the BQL held: MMIO handlers only record doorbell
+ * values and schedule a bottom half; the bottom half and the chardev
+ * handlers (main loop) do the DMA, the socket I/O and the completions.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "qemu/error-report.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "qemu/module.h"
+#include "qapi/error.h"
+#include "hw/pci/pci.h"
+#include "hw/pci/pcie.h"
+#include "hw/pci/msix.h"
+#include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
+#include "chardev/char-fe.h"
+#include "migration/vmstate.h"
+#include "qom/object.h"
+
+#define TYPE_BCCHIP "bcchip"
+OBJECT_DECLARE_SIMPLE_TYPE(BcchipState, BCCHIP)
+
+/* PCI identity (placeholder IDs, see docs/hardware.md). */
+#define BC_PCI_VENDOR   0x1bcc
+#define BC_PCI_DEVICE   0xbc01
+#define BC_PCI_CLASS    0x1080
+#define BC_PCI_REVISION 0x01
+
+#define BC_BAR_REGS     0
+#define BC_BAR_MSIX     4
+#define BC_BAR0_SIZE    0x4000
+
+/* Register map. */
+#define BC_REG_MAGIC    0x000
+#define BC_REG_VERSION  0x004
+#define BC_REG_CAP0     0x008
+#define BC_REG_CAP1     0x00c
+#define BC_REG_CAP2     0x010
+#define BC_REG_CC       0x020
+#define BC_REG_CSTS     0x024
+#define BC_REG_Q_BASE   0x100
+#define BC_REG_Q_STRIDE 0x20
+#define BC_REG_DB_BASE  0x1000
+#define BC_IS_QREG(a) \
+    ((a) >= BC_REG_Q_BASE && (a) < BC_REG_Q_BASE + BC_NQ * BC_REG_Q_STRIDE)
+#define BC_REG_DB_STRIDE 8
+
+#define BC_Q_SQB_LO     0x00
+#define BC_Q_SQB_HI     0x04
+#define BC_Q_CQB_LO     0x08
+#define BC_Q_CQB_HI     0x0c
+#define BC_Q_SIZE       0x10
+#define BC_Q_CTL        0x14
+
+#define BC_MAGIC        0x50484342u /* "BCHP" */
+#define BC_VERSION      0x00010000u
+#define BC_CC_EN        0x1u
+#define BC_CSTS_RDY     0x1u
+#define BC_CSTS_CFS     0x2u
+#define BC_CSTS_FWLINK  0x4u
+#define BC_QCTL_ENABLE  0x1u
+
+/* The emulated chip's limits (docs/hardware.md, "Limits"). */
+#define BC_MQES         1024
+#define BC_NIOQ         4
+#define BC_NQ           (1 + BC_NIOQ)
+#define BC_NVEC         BC_NQ
+#define BC_TO           4
+#define BC_MAXFRAME     32768u
+#define BC_MINFRAME     24u
+#define BC_CAP0         (BC_MQES | (BC_NIOQ << 16) | (BC_TO << 24))
+
+#define BC_SQE_SIZE     64
+#define BC_CQE_SIZE     16
+#define BC_RING_ALIGN   4096
+
+/* Device status, CQE STATUS bits 15:1. */
+enum {
+    BC_DS_SUCCESS = 0,
+    BC_DS_INVALID = 1,
+    BC_DS_DMA_ERROR = 2,
+    BC_DS_FW_UNAVAILABLE = 3,
+    BC_DS_ABORTED = 4,
+    BC_DS_OVERFLOW = 5,
+};
+
+/* Emulator envelope (docs/emulator.md, lib/emu_envelope.h). */
+#define BCEM_MAGIC       0x4d454342u /* "BCEM" */
+#define BCEM_HDR_SIZE    24
+#define BCEM_MAX_PAYLOAD (1u << 20)
+enum {
+    BCEM_REQUEST = 1,
+    BCEM_RESPONSE = 2,
+    BCEM_RESET = 3,
+    BCEM_RESET_DONE = 4,
+};
+
+/*
+ * Requests queued for the socket beyond this stop the fetching of new
+ * entries until the emulator catches up, so a stalled emulator costs a
+ * bounded amount of memory.
+ */
+#define BC_TX_HIGH      (1u << 20)
+
+/*
+ * A tag names queue, command id and the queue's epoch; the epoch changes
+ * whenever the queue is dropped, so a late response for a command of a
+ * previous incarnation never matches a reused command id.
+ */
+#define BC_TAG(epoch, q, cid) \
+    ((((uint32_t)(epoch) & 0x1fff) << 19) | ((uint32_t)(q) << 16) | (cid))
+#define BC_TAG_EPOCH(t) (((t) >> 19) & 0x1fff)
+#define BC_TAG_Q(t)     (((t) >> 16) & 0x7)
+#define BC_TAG_CID(t)   ((t) & 0xffff)
+
+typedef struct BcCmd {
+    uint64_t resp_addr;
+    uint32_t resp_cap;
+    uint16_t cid;
+} BcCmd;
+
+typedef struct BcDone {
+    uint32_t resp_len;
+    uint16_t cid;
+    uint16_t status;
+} BcDone;
+
+typedef struct BcQueue {
+    /* Registers as the host wrote them. */
+    uint32_t sqb_lo, sqb_hi, cqb_lo, cqb_hi, qsize, qctl;
+
+    /* Ring state, meaningful while qctl has ENABLE. */
+    uint64_t sqb, cqb;
+    uint32_t size;
+    uint32_t sq_tail;   /* last value of SQTDBL */
+    uint32_t sq_head;   /* next entry the device fetches */
+    uint32_t cq_tail;   /* next slot the device writes */
+    uint32_t cq_head;   /* last value of CQHDBL */
+    bool phase;
+    uint16_t epoch;
+
+    GHashTable *inflight;   /* cid -> BcCmd *, sent to the firmware */
+    GQueue done;            /* BcDone *, waiting for room in the CQ */
+    bool notify;            /* completions written since the last MSI-X */
+} BcQueue;
+
+struct BcchipState {
+    PCIDevice parent_obj;
+
+    MemoryRegion mmio;
+    CharBackend chr;
+    QEMUBH *bh;
+
+    uint32_t cc;
+    uint32_t csts;          /* RDY and CFS; FWLINK comes from `connected` */
+    bool connected;
+    BcQueue q[BC_NQ];
+
+    /*
+     * Nonzero while the device itself is doing DMA or signalling an
+     * interrupt: a guest that points those at our own BAR must not be able
+     * to reset or reconfigure the device under our feet.
+     */
+    unsigned busy;
+
+    /* Receive side of the socket: one envelope at a time. */
+    uint8_t rx_hdr[BCEM_HDR_SIZE];
+    uint32_t rx_hdr_got;
+    uint8_t *rx_payload;
+    uint32_t rx_len;
+    uint32_t rx_got;
+    bool rx_broken;         /* malformed input: disconnect pending */
+
+    /* Transmit side: bytes the socket did not take yet. */
+    GByteArray *tx;
+    size_t tx_off;
+    guint tx_watch;
+    bool tx_ends_in_reset;  /* the last envelope queued is an unsent RESET */
+
+    uint8_t *frame;         /* BC_MAXFRAME scratch for request frames */
+};
+
+static void bc_schedule(BcchipState *s)
+{
+    qemu_bh_schedule(s->bh);
+}
+
+static MemTxResult bc_dma_read(BcchipState *s, uint64_t addr, void *buf,
+                               uint32_t len)
+{
+    MemTxResult r;
+
+    s->busy++;
+    r = pci_dma_read(PCI_DEVICE(s), addr, buf, len);
+    s->busy--;
+    return r;
+}
+
+static MemTxResult bc_dma_write(BcchipState *s, uint64_t addr,
+                                const void *buf, uint32_t len)
+{
+    MemTxResult r;
+
+    s->busy++;
+    r = pci_dma_write(PCI_DEVICE(s), addr, buf, len);
+    s->busy--;
+    return r;
+}
+
+static bool bc_msix_entry_masked(PCIDevice *pdev, unsigned v)
+{
+    uint8_t *e = pdev->msix_table + v * PCI_MSIX_ENTRY_SIZE;
+
+    return pci_get_long(e + PCI_MSIX_ENTRY_VECTOR_CTRL) &
+           PCI_MSIX_ENTRY_CTRL_MASKBIT;
+}
+
+/*
+ * Vector q serves queue q.  A host granted fewer vectors than NVEC leaves
+ * the others masked (their reset state); then the device raises
+ * `q mod granted`, granted being the run of unmasked entries from 0.
+ */
+static void bc_notify(BcchipState *s, unsigned q)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    unsigned v = q, granted = 0;
+
+    if (!msix_enabled(pdev)) {
+        return;
+    }
+    if (bc_msix_entry_masked(pdev, q)) {
+        while (granted < BC_NVEC && !bc_msix_entry_masked(pdev, granted)) {
+            granted++;
+        }
+        if (granted) {
+            v = q % granted;
+        }
+    }
+    s->busy++;
+    msix_notify(pdev, v);
+    s->busy--;
+}
+
+static void bc_fatal(BcchipState *s, const char *why)
+{
+    if (!(s->csts & BC_CSTS_CFS)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "bcchip: fatal status: %s\n", why);
+    }
+    s->csts |= BC_CSTS_CFS;
+}
+
+/* ---- socket transmit ---- */
+
+static void bc_tx_flush(BcchipState *s);
+
+static gboolean bc_tx_writable(void *do_not_use, GIOCondition cond,
+                               void *opaque)
+{
+    BcchipState *s = opaque;
+
+    s->tx_watch = 0;
+    bc_tx_flush(s);
+    bc_schedule(s);
+    return G_SOURCE_REMOVE;
+}
+
+static size_t bc_tx_pending(BcchipState *s)
+{
+    return s->tx->len - s->tx_off;
+}
+
+static void bc_tx_clear(BcchipState *s)
+{
+    if (s->tx_watch) {
+        g_source_remove(s->tx_watch);
+        s->tx_watch = 0;
+    }
+    g_byte_array_set_size(s->tx, 0);
+    s->tx_off = 0;
+    s->tx_ends_in_reset = false;
+}
+
+/*
+ * Writes without blocking the main loop; what the socket does not take now
+ * goes out when it becomes writable.  A write error makes the chardev
+ * report CHR_EVENT_CLOSED, possibly from inside qemu_chr_fe_write(), and
+ * that handler empties the buffer: hence the state is re-read each turn.
+ */
+static void bc_tx_flush(BcchipState *s)
+{
+    while (s->connected && bc_tx_pending(s) > 0) {
+        size_t n = MIN(bc_tx_pending(s), (size_t)INT_MAX);
+        int r = qemu_chr_fe_write(&s->chr, s->tx->data + s->tx_off, n);
+
+        if (r > 0) {
+            s->tx_off += r;
+            continue;
+        }
+        if (r < 0 && errno == EAGAIN && s->connected && !s->tx_watch) {
+            s->tx_watch = qemu_chr_fe_add_watch(&s->chr, G_IO_OUT | G_IO_HUP,
+                                                bc_tx_writable, s);
+        }
+        break;
+    }
+    if (s->tx_off == s->tx->len) {
+        g_byte_array_set_size(s->tx, 0);
+        s->tx_off = 0;
+        s->tx_ends_in_reset = false;
+    } else if (s->tx_off > BC_TX_HIGH) {
+        g_byte_array_remove_range(s->tx, 0, s->tx_off);
+        s->tx_off = 0;
+    }
+}
+
+static void bc_tx_envelope(BcchipState *s, uint16_t type, uint32_t client,
+                           uint32_t tag, const void *payload, uint32_t len)
+{
+    uint8_t h[BCEM_HDR_SIZE] = { 0 };
+
+    stl_le_p(h + 0, BCEM_MAGIC);
+    stw_le_p(h + 4, type);
+    stw_le_p(h + 6, 0);
+    stl_le_p(h + 8, client);
+    stl_le_p(h + 12, tag);
+    stl_le_p(h + 16, len);
+    s->tx_ends_in_reset = type == BCEM_RESET;
+    g_byte_array_append(s->tx, h, sizeof(h));
+    if (len) {
+        g_byte_array_append(s->tx, payload, len);
+    }
+}
+
+/* ---- completions ---- */
+
+static void bc_complete(BcchipState *s, unsigned q, uint16_t cid,
+                        uint16_t status, uint32_t resp_len)
+{
+    BcDone *d = g_new(BcDone, 1);
+
+    d->cid = cid;
+    d->status = status;
+    d->resp_len = resp_len;
+    g_queue_push_tail(&s->q[q].done, d);
+    bc_schedule(s);
+}
+
+static bool bc_queue_live(BcchipState *s, unsigned q)
+{
+    return (s->csts & BC_CSTS_RDY) && !(s->csts & BC_CSTS_CFS) &&
+           (s->q[q].qctl & BC_QCTL_ENABLE);
+}
+
+/* Writes held completions while the CQ has room. */
+static void bc_post_completions(BcchipState *s, unsigned q)
+{
+    BcQueue *bq = &s->q[q];
+    BcDone *d;
+
+    while (bc_queue_live(s, q) && (d = g_queue_peek_head(&bq->done))) {
+        uint8_t cqe[BC_CQE_SIZE] = { 0 };
+
+        if ((bq->cq_tail + 1) % bq->size == bq->cq_head) {
+            return; /* full: wait for CQHDBL */
+        }
+        stl_le_p(cqe + 0, d->resp_len);
+        stw_le_p(cqe + 4, bq->sq_head);
+        stw_le_p(cqe + 6, q);
+        stw_le_p(cqe + 8, d->cid);
+        stw_le_p(cqe + 10, (d->status << 1) | (bq->phase ? 1 : 0));
+        if (bc_dma_write(s, bq->cqb + (uint64_t)bq->cq_tail * BC_CQE_SIZE,
+                         cqe, sizeof(cqe)) != MEMTX_OK) {
+            bc_fatal(s, "completion ring not writable");
+            return;
+        }
+        g_queue_pop_head(&bq->done);
+        g_free(d);
+        if (++bq->cq_tail == bq->size) {
+            bq->cq_tail = 0;
+            bq->phase = !bq->phase;
+        }
+        bq->notify = true;
+    }
+}
+
+/* ---- queues ---- */
+
+/* g_queue_clear_full() needs a newer GLib than QEMU 7.2 allows. */
+static void bc_done_clear(GQueue *done)
+{
+    BcDone *d;
+
+    while ((d = g_queue_pop_head(done))) {
+        g_free(d);
+    }
+}
+
+/* Forgets every command of the queue: late responses will not match. */
+static void bc_queue_drop(BcchipState *s, unsigned q)
+{
+    BcQueue *bq = &s->q[q];
+
+    g_hash_table_remove_all(bq->inflight);
+    bc_done_clear(&bq->done);
+    bq->qctl &= ~BC_QCTL_ENABLE;
+    bq->sq_tail = bq->sq_head = bq->cq_tail = bq->cq_head = 0;
+    bq->phase = true;
+    bq->notify = false;
+    bq->epoch++;
+}
+
+static bool bc_queue_start(BcchipState *s, unsigned q)
+{
+    BcQueue *bq = &s->q[q];
+    uint64_t sqb = ((uint64_t)bq->sqb_hi << 32) | bq->sqb_lo;
+    uint64_t cqb = ((uint64_t)bq->cqb_hi << 32) | bq->cqb_lo;
+    uint32_t size = bq->qsize & 0xffff;
+
+    if ((sqb | cqb) % BC_RING_ALIGN || size < 2 || size > BC_MQES) {
+        return false;
+    }
+    bc_queue_drop(s, q);
+    bq->sqb = sqb;
+    bq->cqb = cqb;
+    bq->size = size;
+    bq->qctl |= BC_QCTL_ENABLE;
+    return true;
+}
+
+/*
+ * CC.EN = 0, FLR and device reset: every queue is dropped with its
+ * commands, the firmware is told to forget this device's clients.
+ */
+static void bc_disable(BcchipState *s)
+{
+    unsigned q;
+
+    for (q = 0; q < BC_NQ; q++) {
+        bc_queue_drop(s, q);
+    }
+    s->cc &= ~BC_CC_EN;
+    s->csts &= ~(BC_CSTS_RDY | BC_CSTS_CFS);
+    /*
+     * While the emulator is not reading, a guest toggling CC.EN would
+     * otherwise queue RESETs without bound; one still waiting suffices.
+     */
+    if (s->connected && !s->tx_ends_in_reset) {
+        bc_tx_envelope(s, BCEM_RESET, 0, 0, NULL, 0);
+        bc_schedule(s);
+    }
+}
+
+static void bc_enable(BcchipState *s)
+{
+    s->cc |= BC_CC_EN;
+    if (s->q[0].qctl & BC_QCTL_ENABLE) {
+        s->csts |= BC_CSTS_RDY;
+        bc_schedule(s);
+    } else {
+        bc_fatal(s, "enabled without an admin queue");
+    }
+}
+
+/* ---- command submission (bottom half) ---- */
+
+static void bc_submit_one(BcchipState *s, unsigned q, const uint8_t *sqe)
+{
+    BcQueue *bq = &s->q[q];
+    uint16_t cid = lduw_le_p(sqe + 0);
+    uint16_t flags = lduw_le_p(sqe + 2);
+    uint32_t client = ldl_le_p(sqe + 4);
+    uint64_t req_addr = ldq_le_p(sqe + 8);
+    uint64_t resp_addr = ldq_le_p(sqe + 16);
+    uint32_t req_len = ldl_le_p(sqe + 24);
+    uint32_t resp_cap = ldl_le_p(sqe + 28);
+    BcCmd *cmd;
+    unsigned i;
+    bool rsvd = flags != 0;
+
+    for (i = 32; i < BC_SQE_SIZE; i++) {
+        rsvd |= sqe[i] != 0;
+    }
+    if (rsvd || req_len < BC_MINFRAME || req_len > BC_MAXFRAME ||
+        resp_cap < BC_MINFRAME || resp_cap > BC_MAXFRAME ||
+        g_hash_table_contains(bq->inflight, GUINT_TO_POINTER(cid))) {
+        bc_complete(s, q, cid, BC_DS_INVALID, 0);
+        return;
+    }
+    if (!s->connected) {
+        bc_complete(s, q, cid, BC_DS_FW_UNAVAILABLE, 0);
+        return;
+    }
+    if (bc_dma_read(s, req_addr, s->frame, req_len) != MEMTX_OK) {
+        bc_complete(s, q, cid, BC_DS_DMA_ERROR, 0);
+        return;
+    }
+    cmd = g_new(BcCmd, 1);
+    cmd->cid = cid;
+    cmd->resp_addr = resp_addr;
+    cmd->resp_cap = resp_cap;
+    g_hash_table_insert(bq->inflight, GUINT_TO_POINTER(cid), cmd);
+    bc_tx_envelope(s, BCEM_REQUEST, client, BC_TAG(bq->epoch, q, cid),
+                   s->frame, req_len);
+}
+
+static void bc_fetch(BcchipState *s, unsigned q)
+{
+    BcQueue *bq = &s->q[q];
+
+    while (bc_queue_live(s, q) && bq->sq_head != bq->sq_tail &&
+           bc_tx_pending(s) < BC_TX_HIGH) {
+        uint8_t sqe[BC_SQE_SIZE];
+
+        /*
+         * Each command fetched owes a completion; holding no more than the
+         * CQ can take bounds what a host that never reads its CQ costs.
+         */
+        if (g_hash_table_size(bq->inflight) + g_queue_get_length(&bq->done)
+            >= bq->size - 1) {
+            return;
+        }
+        if (bc_dma_read(s, bq->sqb + (uint64_t)bq->sq_head * BC_SQE_SIZE,
+                        sqe, sizeof(sqe)) != MEMTX_OK) {
+            bc_fatal(s, "submission ring not readable");
+            return;
+        }
+        bq->sq_head = (bq->sq_head + 1) % bq->size;
+        bc_submit_one(s, q, sqe);
+    }
+}
+
+static void bc_bh(void *opaque)
+{
+    BcchipState *s = opaque;
+    unsigned q;
+
+    if (s->rx_broken && s->connected) {
+        /* Reports CHR_EVENT_CLOSED, which fails the commands in flight. */
+        qemu_chr_fe_disconnect(&s->chr);
+    }
+    for (q = 0; q < BC_NQ; q++) {
+        bc_fetch(s, q);
+    }
+    bc_tx_flush(s);
+    for (q = 0; q < BC_NQ; q++) {
+        bc_post_completions(s, q);
+        if (s->q[q].notify) {
+            s->q[q].notify = false;
+            bc_notify(s, q);
+        }
+    }
+}
+
+/* ---- socket receive ---- */
+
+static void bc_rx_reset(BcchipState *s)
+{
+    g_free(s->rx_payload);
+    s->rx_payload = NULL;
+    s->rx_hdr_got = 0;
+    s->rx_len = 0;
+    s->rx_got = 0;
+    s->rx_broken = false;
+}
+
+static void bc_rx_malformed(BcchipState *s, const char *why)
+{
+    warn_report("bcchip: malformed message from the emulator (%s); "
+                "disconnecting", why);
+    s->rx_broken = true;
+    bc_schedule(s);
+}
+
+static void bc_rx_response(BcchipState *s, uint16_t status, uint32_t tag,
+                           const uint8_t *payload, uint32_t len)
+{
+    unsigned q = BC_TAG_Q(tag);
+    uint16_t cid = BC_TAG_CID(tag);
+    BcQueue *bq;
+    BcCmd *cmd;
+    uint16_t ds;
+    uint32_t resp_len = 0;
+
+    if (q >= BC_NQ) {
+        return;
+    }
+    bq = &s->q[q];
+    if (BC_TAG_EPOCH(tag) != (bq->epoch & 0x1fff)) {
+        return; /* for a command dropped by a reset */
+    }
+    cmd = g_hash_table_lookup(bq->inflight, GUINT_TO_POINTER(cid));
+    if (!cmd) {
+        return;
+    }
+    if (status != 0 || len < BC_MINFRAME) {
+        /* The firmware could not treat the request as a frame at all. */
+        ds = BC_DS_INVALID;
+    } else if (len > cmd->resp_cap) {
+        ds = BC_DS_OVERFLOW;
+        resp_len = len;
+    } else if (bc_dma_write(s, cmd->resp_addr, payload, len) != MEMTX_OK) {
+        ds = BC_DS_DMA_ERROR;
+    } else {
+        ds = BC_DS_SUCCESS;
+        resp_len = len;
+    }
+    /*
+     * The DMA above may have reached our own registers and dropped the
+     * queue; only complete the command if it is still the one we found.
+     */
+    if (g_hash_table_lookup(bq->inflight, GUINT_TO_POINTER(cid)) != cmd) {
+        return;
+    }
+    g_hash_table_remove(bq->inflight, GUINT_TO_POINTER(cid));
+    bc_complete(s, q, cid, ds, resp_len);
+}
+
+static void bc_rx_message(BcchipState *s)
+{
+    uint16_t type = lduw_le_p(s->rx_hdr + 4);
+    uint16_t status = lduw_le_p(s->rx_hdr + 6);
+    uint32_t tag = ldl_le_p(s->rx_hdr + 12);
+
+    if (type == BCEM_RESPONSE) {
+        bc_rx_response(s, status, tag, s->rx_payload, s->rx_len);
+    }
+    /* RESET_DONE is informational: RDY does not wait for it. */
+}
+
+static bool bc_rx_header(BcchipState *s)
+{
+    uint32_t magic = ldl_le_p(s->rx_hdr + 0);
+    uint16_t type = lduw_le_p(s->rx_hdr + 4);
+    uint32_t len = ldl_le_p(s->rx_hdr + 16);
+
+    if (magic != BCEM_MAGIC) {
+        bc_rx_malformed(s, "bad magic");
+        return false;
+    }
+    if (type != BCEM_RESPONSE && type != BCEM_RESET_DONE) {
+        bc_rx_malformed(s, "unexpected type");
+        return false;
+    }
+    if (len > BCEM_MAX_PAYLOAD) {
+        bc_rx_malformed(s, "payload too long");
+        return false;
+    }
+    s->rx_len = len;
+    s->rx_got = 0;
+    s->rx_payload = len ? g_malloc(len) : NULL;
+    return true;
+}
+
+static int bc_chr_can_read(void *opaque)
+{
+    BcchipState *s = opaque;
+
+    if (s->rx_broken) {
+        return 0;
+    }
+    if (s->rx_hdr_got < BCEM_HDR_SIZE) {
+        return BCEM_HDR_SIZE - s->rx_hdr_got;
+    }
+    return s->rx_len - s->rx_got;
+}
+
+static void bc_chr_read(void *opaque, const uint8_t *buf, int size)
+{
+    BcchipState *s = opaque;
+    uint32_t n;
+
+    while (size > 0 && !s->rx_broken) {
+        if (s->rx_hdr_got < BCEM_HDR_SIZE) {
+            n = MIN((uint32_t)size, BCEM_HDR_SIZE - s->rx_hdr_got);
+            memcpy(s->rx_hdr + s->rx_hdr_got, buf, n);
+            s->rx_hdr_got += n;
+            buf += n;
+            size -= n;
+            if (s->rx_hdr_got < BCEM_HDR_SIZE || !bc_rx_header(s)) {
+                continue;
+            }
+        } else {
+            n = MIN((uint32_t)size, s->rx_len - s->rx_got);
+            memcpy(s->rx_payload + s->rx_got, buf, n);
+            s->rx_got += n;
+            buf += n;
+            size -= n;
+        }
+        if (s->rx_got == s->rx_len) {
+            bc_rx_message(s);
+            g_free(s->rx_payload);
+            s->rx_payload = NULL;
+            s->rx_hdr_got = 0;
+            s->rx_len = 0;
+            s->rx_got = 0;
+        }
+    }
+}
+
+/* The firmware went away: nothing in flight will ever be answered. */
+static void bc_fail_inflight(BcchipState *s)
+{
+    unsigned q;
+
+    for (q = 0; q < BC_NQ; q++) {
+        BcQueue *bq = &s->q[q];
+        GHashTableIter it;
+        gpointer key, val;
+
+        g_hash_table_iter_init(&it, bq->inflight);
+        while (g_hash_table_iter_next(&it, &key, &val)) {
+            BcCmd *cmd = val;
+
+            bc_complete(s, q, cmd->cid, BC_DS_FW_UNAVAILABLE, 0);
+            g_hash_table_iter_remove(&it);
+        }
+    }
+}
+
+static void bc_chr_event(void *opaque, QEMUChrEvent event)
+{
+    BcchipState *s = opaque;
+
+    switch (event) {
+    case CHR_EVENT_OPENED:
+        bc_rx_reset(s);
+        bc_tx_clear(s);
+        s->connected = true;
+        bc_schedule(s);
+        break;
+    case CHR_EVENT_CLOSED:
+        s->connected = false;
+        bc_rx_reset(s);
+        bc_tx_clear(s);
+        bc_fail_inflight(s);
+        bc_schedule(s);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- registers ---- */
+
+static uint64_t bc_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    BcchipState *s = opaque;
+
+    switch (addr) {
+    case BC_REG_MAGIC:
+        return BC_MAGIC;
+    case BC_REG_VERSION:
+        return BC_VERSION;
+    case BC_REG_CAP0:
+        return BC_CAP0;
+    case BC_REG_CAP1:
+        return BC_MAXFRAME;
+    case BC_REG_CAP2:
+        return BC_NVEC;
+    case BC_REG_CC:
+        return s->cc;
+    case BC_REG_CSTS:
+        return s->csts | (s->connected ? BC_CSTS_FWLINK : 0);
+    }
+    if (BC_IS_QREG(addr)) {
+        BcQueue *bq = &s->q[(addr - BC_REG_Q_BASE) / BC_REG_Q_STRIDE];
+
+        switch ((addr - BC_REG_Q_BASE) % BC_REG_Q_STRIDE) {
+        case BC_Q_SQB_LO:
+            return bq->sqb_lo;
+        case BC_Q_SQB_HI:
+            return bq->sqb_hi;
+        case BC_Q_CQB_LO:
+            return bq->cqb_lo;
+        case BC_Q_CQB_HI:
+            return bq->cqb_hi;
+        case BC_Q_SIZE:
+            return bq->qsize;
+        case BC_Q_CTL:
+            return bq->qctl;
+        }
+    }
+    return 0;
+}
+
+static void bc_write_queue_reg(BcchipState *s, unsigned q, unsigned reg,
+                               uint32_t val)
+{
+    BcQueue *bq = &s->q[q];
+
+    if (reg == BC_Q_CTL) {
+        bool was = bq->qctl & BC_QCTL_ENABLE;
+
+        if ((val & BC_QCTL_ENABLE) && !was) {
+            if (!bc_queue_start(s, q)) {
+                bc_fatal(s, "queue enabled with a bad base or size");
+                return;
+            }
+            bc_schedule(s);
+        } else if (!(val & BC_QCTL_ENABLE) && was) {
+            bc_queue_drop(s, q);
+        }
+        return;
+    }
+    if (bq->qctl & BC_QCTL_ENABLE) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "bcchip: queue %u register written while enabled\n", q);
+        return;
+    }
+    switch (reg) {
+    case BC_Q_SQB_LO:
+        bq->sqb_lo = val;
+        break;
+    case BC_Q_SQB_HI:
+        bq->sqb_hi = val;
+        break;
+    case BC_Q_CQB_LO:
+        bq->cqb_lo = val;
+        break;
+    case BC_Q_CQB_HI:
+        bq->cqb_hi = val;
+        break;
+    case BC_Q_SIZE:
+        bq->qsize = val & 0xffff;
+        break;
+    }
+}
+
+static void bc_write_doorbell(BcchipState *s, unsigned q, bool cq,
+                              uint32_t val)
+{
+    BcQueue *bq = &s->q[q];
+
+    if (!bc_queue_live(s, q)) {
+        return;
+    }
+    if (val >= bq->size) {
+        bc_fatal(s, "doorbell beyond the ring");
+        return;
+    }
+    if (cq) {
+        /* The new head may only pass completions the device has written. */
+        uint32_t used = (bq->cq_tail + bq->size - bq->cq_head) % bq->size;
+        uint32_t adv = (val + bq->size - bq->cq_head) % bq->size;
+
+        if (adv > used) {
+            bc_fatal(s, "completion head beyond the tail");
+            return;
+        }
+        bq->cq_head = val;
+    } else {
+        bq->sq_tail = val;
+    }
+    bc_schedule(s);
+}
+
+static void bc_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+                          unsigned size)
+{
+    BcchipState *s = opaque;
+
+    if (s->busy) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "bcchip: device DMA reached its own registers\n");
+        return;
+    }
+    if (addr == BC_REG_CC) {
+        if (val & BC_CC_EN) {
+            if (!(s->cc & BC_CC_EN)) {
+                bc_enable(s);
+            }
+        } else {
+            bc_disable(s);
+        }
+        return;
+    }
+    if (BC_IS_QREG(addr)) {
+        bc_write_queue_reg(s, (addr - BC_REG_Q_BASE) / BC_REG_Q_STRIDE,
+                           (addr - BC_REG_Q_BASE) % BC_REG_Q_STRIDE, val);
+        return;
+    }
+    if (addr >= BC_REG_DB_BASE &&
+        addr < BC_REG_DB_BASE + BC_NQ * BC_REG_DB_STRIDE) {
+        bc_write_doorbell(s, (addr - BC_REG_DB_BASE) / BC_REG_DB_STRIDE,
+                          (addr - BC_REG_DB_BASE) % BC_REG_DB_STRIDE != 0,
+                          val);
+        return;
+    }
+    qemu_log_mask(LOG_GUEST_ERROR, "bcchip: write to 0x%" HWADDR_PRIx
+                  " ignored\n", addr);
+}
+
+static const MemoryRegionOps bc_mmio_ops = {
+    .read = bc_mmio_read,
+    .write = bc_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 4,
+        .max_access_size = 8,
+    },
+    .impl = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+    },
+};
+
+/* ---- qdev ---- */
+
+static void bc_reset(DeviceState *dev)
+{
+    BcchipState *s = BCCHIP(dev);
+    unsigned q;
+
+    bc_disable(s);
+    for (q = 0; q < BC_NQ; q++) {
+        BcQueue *bq = &s->q[q];
+
+        bq->sqb_lo = bq->sqb_hi = bq->cqb_lo = bq->cqb_hi = 0;
+        bq->qsize = 0;
+        bq->qctl = 0;
+    }
+    s->cc = 0;
+    s->csts = 0;
+}
+
+static void bc_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
+                            int len)
+{
+    pci_default_write_config(pdev, addr, val, len);
+    pcie_cap_flr_write_config(pdev, addr, val, len);
+}
+
+static void bc_realize(PCIDevice *pdev, Error **errp)
+{
+    BcchipState *s = BCCHIP(pdev);
+    unsigned q, v;
+
+    pci_config_set_interrupt_pin(pdev->config, 0);
+
+    memory_region_init_io(&s->mmio, OBJECT(s), &bc_mmio_ops, s,
+                          "bcchip-regs", BC_BAR0_SIZE);
+    pci_register_bar(pdev, BC_BAR_REGS, PCI_BASE_ADDRESS_SPACE_MEMORY,
+                     &s->mmio);
+
+    if (pci_is_express(pdev)) {
+        if (pcie_endpoint_cap_init(pdev, 0x80) < 0) {
+            error_setg(errp, "bcchip: cannot add the PCIe capability");
+            return;
+        }
+        pcie_cap_flr_init(pdev);
+    }
+    if (msix_init_exclusive_bar(pdev, BC_NVEC, BC_BAR_MSIX, errp)) {
+        return;
+    }
+    for (v = 0; v < BC_NVEC; v++) {
+        msix_vector_use(pdev, v);
+    }
+
+    s->bh = qemu_bh_new_guarded(bc_bh, s, &DEVICE(pdev)->mem_reentrancy_guard);
+    s->tx = g_byte_array_new();
+    s->frame = g_malloc(BC_MAXFRAME);
+    for (q = 0; q < BC_NQ; q++) {
+        s->q[q].inflight = g_hash_table_new_full(g_direct_hash,
+                                                 g_direct_equal, NULL, g_free);
+        g_queue_init(&s->q[q].done);
+        s->q[q].phase = true;
+    }
+
+    if (qemu_chr_fe_backend_connected(&s->chr)) {
+        qemu_chr_fe_set_handlers(&s->chr, bc_chr_can_read, bc_chr_read,
+                                 bc_chr_event, NULL, s, NULL, true);
+        /* A client socket may be connected before the handlers are set. */
+        if (qemu_chr_fe_backend_open(&s->chr) && !s->connected) {
+            bc_chr_event(s, CHR_EVENT_OPENED);
+        }
+    }
+}
+
+static void bc_exit(PCIDevice *pdev)
+{
+    BcchipState *s = BCCHIP(pdev);
+    unsigned q;
+
+    qemu_chr_fe_deinit(&s->chr, false);
+    bc_tx_clear(s);
+    bc_rx_reset(s);
+    for (q = 0; q < BC_NQ; q++) {
+        bc_done_clear(&s->q[q].done);
+        g_hash_table_destroy(s->q[q].inflight);
+    }
+    g_byte_array_free(s->tx, TRUE);
+    g_free(s->frame);
+    qemu_bh_delete(s->bh);
+    msix_unuse_all_vectors(pdev);
+    msix_uninit_exclusive_bar(pdev);
+}
+
+/* Commands in flight live in the emulator: migrating them is not modelled. */
+static const VMStateDescription bc_vmstate = {
+    .name = TYPE_BCCHIP,
+    .unmigratable = 1,
+};
+
+static Property bc_properties[] = {
+    DEFINE_PROP_CHR("chardev", BcchipState, chr),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static void bc_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+
+    k->realize = bc_realize;
+    k->exit = bc_exit;
+    k->config_write = bc_config_write;
+    k->vendor_id = BC_PCI_VENDOR;
+    k->device_id = BC_PCI_DEVICE;
+    k->class_id = BC_PCI_CLASS;
+    k->revision = BC_PCI_REVISION;
+    dc->desc = "Bastionchip hardware security module";
+    dc->reset = bc_reset;
+    dc->vmsd = &bc_vmstate;
+    device_class_set_props(dc, bc_properties);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo bc_info = {
+    .name = TYPE_BCCHIP,
+    .parent = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(BcchipState),
+    .class_init = bc_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { INTERFACE_PCIE_DEVICE },
+        { }
+    },
+};
+
+static void bc_register_types(void)
+{
+    type_register_static(&bc_info);
+}
+
+type_init(bc_register_types)
