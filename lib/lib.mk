@@ -11,7 +11,8 @@ LIBP11_OBJ := $(LIBP11_SRC:%.c=$(B)/lib/%.o)
 LIBBCCHIP := $(B)/lib/libbcchip.a
 LIBP11 := $(B)/lib/libbc_pkcs11.so
 
-LIB_TESTS := $(B)/lib/tests/test_libbcchip $(B)/lib/tests/test_pkcs11
+LIB_TESTS := $(B)/lib/tests/test_libbcchip $(B)/lib/tests/test_pkcs11 \
+	$(B)/lib/tests/test_transport_dev
 
 .PHONY: lib check-lib
 all: lib
@@ -36,13 +37,20 @@ $(B)/lib/tests/test_libbcchip: $(TOP)/lib/tests/test_libbcchip.c $(LIBBCCHIP)
 	$(CC) $(CFLAGS_BASE) -MMD -MP -o $@ $< $(LIBBCCHIP) $(LDFLAGS_BASE) \
 		-pthread
 
+$(B)/lib/tests/test_transport_dev: $(TOP)/lib/tests/test_transport_dev.c \
+		$(LIBBCCHIP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) -MMD -MP -o $@ $< $(LIBBCCHIP) $(LDFLAGS_BASE) \
+		-pthread
+
 $(B)/lib/tests/test_pkcs11: $(TOP)/lib/tests/test_pkcs11.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) $(P11KIT_CFLAGS) -MMD -MP -o $@ $< \
 		$(LDFLAGS_BASE) -pthread -ldl
 
-# Needs the emulator and bcctl as well; lib/tests/run prints the totals.
-check-lib: lib emu bcctl
+# Needs the emulator (tools/emu/emu.mk) and bcctl too; lib/tests/run prints
+# the totals.
+check-lib: lib bcctl $(B)/emu/bcchip-emu
 	$(TOP)/lib/tests/run $(B) $(if $(SAN),san,)
 
 -include $(LIBBCCHIP_OBJ:.o=.d) $(LIBP11_OBJ:.o=.d) \

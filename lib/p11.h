@@ -46,6 +46,7 @@ struct bc_session {
 	CK_FLAGS flags;
 	uint32_t chip_session;
 	uint32_t gen;			/* chip generation at open */
+	int finding;			/* between FindObjectsInit and Final */
 	struct bc_transport *t;		/* the slot's transport at open */
 };
 

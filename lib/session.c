@@ -323,3 +323,64 @@ out:
 		explicit_bzero(RandomData, ulRandomLen);
 	return rv;
 }
+
+/*
+ * Object search.  No objects are reachable through the module yet (the key
+ * store comes later), so every search honestly finds nothing; the
+ * operation state is kept so callers get the standard's errors.
+ */
+static CK_RV set_finding(CK_SESSION_HANDLE h, int want_now, int set_to)
+{
+	struct bc_session *s;
+	CK_RV rv = CKR_OK;
+
+	bc_lock();
+	s = find_locked(h);
+	if (!s)
+		rv = CKR_SESSION_HANDLE_INVALID;
+	else if (s->finding != want_now)
+		rv = want_now ? CKR_OPERATION_NOT_INITIALIZED :
+				CKR_OPERATION_ACTIVE;
+	else
+		s->finding = set_to;
+	bc_unlock();
+	return rv;
+}
+
+BC_EXPORT CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession,
+				  CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+{
+	CK_RV rv = bc_check_init();
+
+	if (rv != CKR_OK)
+		return rv;
+	if (!pTemplate && ulCount)
+		return CKR_ARGUMENTS_BAD;
+	return set_finding(hSession, 0, 1);
+}
+
+BC_EXPORT CK_RV C_FindObjects(CK_SESSION_HANDLE hSession,
+			      CK_OBJECT_HANDLE_PTR phObject,
+			      CK_ULONG ulMaxObjectCount,
+			      CK_ULONG_PTR pulObjectCount)
+{
+	CK_RV rv = bc_check_init();
+
+	if (rv != CKR_OK)
+		return rv;
+	if (!pulObjectCount || (!phObject && ulMaxObjectCount))
+		return CKR_ARGUMENTS_BAD;
+	rv = set_finding(hSession, 1, 1);
+	if (rv == CKR_OK)
+		*pulObjectCount = 0;
+	return rv;
+}
+
+BC_EXPORT CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
+{
+	CK_RV rv = bc_check_init();
+
+	if (rv != CKR_OK)
+		return rv;
+	return set_finding(hSession, 1, 0);
+}

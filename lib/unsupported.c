@@ -107,24 +107,6 @@ BC_EXPORT CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session,
 	return not_supported();
 }
 
-BC_EXPORT CK_RV C_FindObjectsInit(CK_SESSION_HANDLE session,
-		CK_ATTRIBUTE *templ, unsigned long count)
-{
-	return not_supported();
-}
-
-BC_EXPORT CK_RV C_FindObjects(CK_SESSION_HANDLE session,
-		CK_OBJECT_HANDLE *object, unsigned long max_object_count,
-		unsigned long *object_count)
-{
-	return not_supported();
-}
-
-BC_EXPORT CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE session)
-{
-	return not_supported();
-}
-
 BC_EXPORT CK_RV C_EncryptInit(CK_SESSION_HANDLE session,
 		CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key)
 {

@@ -392,12 +392,94 @@ static void test_unix_transport(void)
 	unsetenv("BCCHIP_TIMEOUT_MS");
 }
 
-int main(void)
+/* ---- against a running bcchip-emu -------------------------------- */
+
+struct sleeper {
+	struct bc_transport *t;
+	int ret;
+	uint32_t st;
+	int done;	/* atomic */
+};
+
+static void *sleeper_main(void *arg)
+{
+	struct sleeper *s = arg;
+	struct bcfw_sleep_req rq = { .msecs = htole32(1500) };
+
+	s->ret = bc_transport_call(s->t, BCFW_OP_SLEEP, 0, &rq, sizeof(rq),
+				   NULL, 0, NULL, &s->st, NULL);
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_emulator(const char *device)
+{
+	struct bc_transport *t;
+	struct bc_info bi;
+	struct sleeper sl = { 0 };
+	struct bcfw_random_req rr = { 0 };
+	struct bcfw_hdr h;
+	uint8_t req[64], resp[128], echo[8];
+	size_t n, rl, got;
+	uint32_t st, gen = 7;
+	pthread_t th;
+	int still_sleeping;
+
+	if (bc_transport_open(device, &t)) {
+		CHECK(0, "open %s", device);
+		return;
+	}
+	CHECK(bc_transport_kind(t) == BC_TRANSPORT_UNIX &&
+	      !strcmp(bc_transport_device(t), device), "kind and name");
+	CHECK(bc_transport_info(t, &bi) == 0 && bi.state == BCCHIP_STATE_LIVE &&
+	      bi.chip.max_sessions > 0 && bi.chip.max_random > 0 &&
+	      bi.chip.max_frame >= BCFW_HDR_SIZE + bi.chip.max_random,
+	      "GET_INFO limits");
+
+	/* A malformed request is answered, with a status saying why. */
+	n = bc_frame_build(req, sizeof(req), BCFW_OP_ECHO, 0, "hi", 2);
+	memcpy(&h, req, sizeof(h));
+	h.version = 9;
+	memcpy(req, &h, sizeof(h));
+	CHECK(bc_transport_cmd(t, req, n, resp, sizeof(resp), &rl, &st,
+			       &gen) == 0 && st == BCFW_S_BAD_VERSION &&
+	      rl == BCFW_HDR_SIZE && gen == 0,
+	      "bad version answered BAD_VERSION (st %u)", st);
+
+	rr.length = htole32(bi.chip.max_random + 1);
+	CHECK(bc_transport_call(t, BCFW_OP_RANDOM, 0, &rr, sizeof(rr), NULL,
+				0, &got, &st, NULL) == -EREMOTEIO &&
+	      st == BCFW_S_BAD_ARGS, "RANDOM above max_random: BAD_ARGS");
+	CHECK(bc_transport_call(t, BCFW_OP_SESSION_CLOSE, 12345, NULL, 0,
+				NULL, 0, NULL, &st, NULL) == -EREMOTEIO &&
+	      st == BCFW_S_SESSION_INVALID, "unknown session: INVALID");
+
+	/*
+	 * One connection, two commands in flight: an ECHO sent while a
+	 * SLEEP runs is answered first, so nothing serializes the round
+	 * trips (an ordering check, not a timing one).
+	 */
+	sl.t = t;
+	pthread_create(&th, NULL, sleeper_main, &sl);
+	usleep(200000);
+	CHECK(bc_transport_call(t, BCFW_OP_ECHO, 0, "abcdefgh", 8, echo,
+				sizeof(echo), NULL, &st, NULL) == 0 &&
+	      !memcmp(echo, "abcdefgh", 8), "ECHO during SLEEP");
+	still_sleeping = !__atomic_load_n(&sl.done, __ATOMIC_ACQUIRE);
+	CHECK(still_sleeping, "ECHO answered before the SLEEP ended");
+	pthread_join(th, NULL);
+	CHECK(sl.ret == 0 && sl.st == 0, "SLEEP answered too (%d)", sl.ret);
+	bc_transport_close(t);
+}
+
+int main(int argc, char **argv)
 {
 	test_frames();
 	test_info();
 	test_names();
 	test_unix_transport();
+	if (argc > 1)
+		test_emulator(argv[1]);
 	printf("libbcchip: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -38,16 +38,22 @@ struct emu_config {
 struct emu_conn {
 	uint64_t id;
 	int fd;
-	pthread_mutex_t write_lock;	/* one envelope at a time on fd */
+	pthread_t writer;
 	pthread_mutex_t lock;		/* the fields below */
-	pthread_cond_t cond;		/* inflight dropped, closing, reset */
-	unsigned int inflight;
+	pthread_cond_t cond;		/* any change below */
+	unsigned int inflight;		/* jobs from arrival until written */
 	uint32_t reset_gen;		/* bumped by RESET: ends SLEEPs */
-	bool closing;
+	bool closing;			/* reader done: ends SLEEPs */
+	bool dead;			/* send failed: drop the answers */
+	bool writer_stop;
+	struct emu_job *out_head, *out_tail;	/* answers to write */
 	struct emu_conn *next;		/* server's list, under its lock */
 };
 
-/* One REQUEST envelope waiting for, or held by, an engine. */
+/*
+ * One message through the emulator: a REQUEST waiting for, or held by, an
+ * engine, then its answer waiting for the connection's writer.
+ */
 struct emu_job {
 	struct emu_conn *conn;
 	uint32_t client;
@@ -55,6 +61,10 @@ struct emu_job {
 	uint32_t reset_gen;	/* conn->reset_gen when it arrived */
 	uint32_t len;		/* payload length announced */
 	uint32_t have;		/* bytes kept in data (len, or a prefix) */
+	uint16_t out_type;	/* the answer: envelope type and status */
+	uint16_t out_status;
+	uint8_t *out;		/* malloc'd answer payload, out_len bytes */
+	uint32_t out_len;
 	struct emu_job *next;
 	uint8_t data[];
 };

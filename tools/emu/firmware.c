@@ -50,8 +50,10 @@ struct resp {
 static int resp_body(struct resp *r, uint32_t body)
 {
 	r->buf = calloc(1, BCFW_HDR_SIZE + (size_t)body);
-	if (!r->buf)
+	if (!r->buf) {
+		r->status = BCFW_S_INTERNAL;
 		return -ENOMEM;
+	}
 	r->len = BCFW_HDR_SIZE + body;
 	return 0;
 }
@@ -135,7 +137,6 @@ static void op_sleep(struct resp *r, struct emu_job *job,
 			break;
 	}
 	pthread_mutex_unlock(&c->lock);
-	resp_body(r, 0);
 }
 
 static void op_session_open(struct resp *r, struct emu_job *job,
@@ -239,15 +240,13 @@ uint8_t *emu_firmware_run(struct emu_job *job, uint32_t *rlen)
 	else if (r.status == BCFW_S_OK)
 		r.status = BCFW_S_BAD_FRAME;
 
-	/* Errors carry no body. */
+	/* Errors carry no body; neither do some successes. */
 	if (r.status != BCFW_S_OK || !r.buf) {
 		free(r.buf);
 		r.buf = calloc(1, BCFW_HDR_SIZE);
 		if (!r.buf)
 			return NULL;
 		r.len = BCFW_HDR_SIZE;
-		if (r.status == BCFW_S_OK)
-			r.status = BCFW_S_INTERNAL;
 	}
 	memset(&out, 0, sizeof(out));
 	out.magic = htole32(BCFW_MAGIC);

@@ -207,7 +207,7 @@ static int daemonize(void)
 {
 	int pfd[2], devnull;
 	pid_t pid;
-	char c;
+	char c = 0;
 
 	if (pipe2(pfd, O_CLOEXEC))
 		return -errno;

@@ -264,15 +264,19 @@ static void conn_end(struct emu_conn *c)
 			break;
 		}
 	}
-	srv.nconns--;
-	pthread_cond_broadcast(&srv.gone);
-	close(c->fd);
 	pthread_mutex_unlock(&srv.lock);
 
+	close(c->fd);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->write_lock);
 	free(c);
+
+	/* Counted until freed, so that shutdown waits for the memory too. */
+	pthread_mutex_lock(&srv.lock);
+	srv.nconns--;
+	pthread_cond_broadcast(&srv.gone);
+	pthread_mutex_unlock(&srv.lock);
 }
 
 static void *conn_main(void *arg)
