@@ -71,39 +71,30 @@ static int skip(int fd, size_t n)
 	return 0;
 }
 
-static void conn_send(struct emu_conn *c, uint16_t type, uint16_t status,
-		      uint32_t client, uint32_t tag, const void *payload,
-		      uint32_t len)
+/* Only the connection's writer thread sends, one envelope at a time. */
+static int send_job(int fd, const struct emu_job *j)
 {
 	struct bcem_envelope env = {
 		.magic = htole32(BCEM_MAGIC),
-		.type = htole16(type),
-		.status = htole16(status),
-		.client = htole32(client),
-		.tag = htole32(tag),
-		.length = htole32(len),
+		.type = htole16(j->out_type),
+		.status = htole16(j->out_status),
+		.client = htole32(j->client),
+		.tag = htole32(j->tag),
+		.length = htole32(j->out_len),
 	};
 	struct iovec iov[2] = {
 		{ .iov_base = &env, .iov_len = sizeof(env) },
-		{ .iov_base = (void *)payload, .iov_len = len },
+		{ .iov_base = j->out, .iov_len = j->out_len },
 	};
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = j->out_len ? 2 : 1 };
 
-	pthread_mutex_lock(&c->write_lock);
 	while (msg.msg_iovlen) {
-		ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+		ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL);
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0) {
-			/* The reader sees the shutdown and ends the conn. */
-			if (errno != EPIPE && errno != ECONNRESET)
-				emu_log("conn %llu: send: %s; closing\n",
-					(unsigned long long)c->id,
-					strerror(errno));
-			shutdown(c->fd, SHUT_RDWR);
-			break;
-		}
+		if (w < 0)
+			return -errno;
 		while (msg.msg_iovlen && (size_t)w >= msg.msg_iov->iov_len) {
 			w -= (ssize_t)msg.msg_iov->iov_len;
 			msg.msg_iov++;
@@ -114,15 +105,67 @@ static void conn_send(struct emu_conn *c, uint16_t type, uint16_t status,
 			msg.msg_iov->iov_len -= (size_t)w;
 		}
 	}
-	pthread_mutex_unlock(&c->write_lock);
+	return 0;
 }
 
-static void job_done(struct emu_conn *c)
+/*
+ * Writes the connection's answers, so that engines never wait for a slow
+ * or stuck peer.  A job stays counted in inflight until written (or
+ * dropped), which bounds the answers queued here.
+ */
+static void *conn_writer(void *arg)
 {
+	struct emu_conn *c = arg;
+
 	pthread_mutex_lock(&c->lock);
-	c->inflight--;
+	for (;;) {
+		struct emu_job *j;
+		bool dead;
+		int ret;
+
+		while (!c->out_head && !c->writer_stop)
+			pthread_cond_wait(&c->cond, &c->lock);
+		j = c->out_head;
+		if (!j)
+			break;
+		c->out_head = j->next;
+		if (!c->out_head)
+			c->out_tail = NULL;
+		dead = c->dead;
+		pthread_mutex_unlock(&c->lock);
+
+		ret = dead ? 0 : send_job(c->fd, j);
+		if (ret) {
+			if (ret != -EPIPE && ret != -ECONNRESET)
+				emu_log("conn %llu: send: %s; closing\n",
+					(unsigned long long)c->id,
+					strerror(-ret));
+			/* The reader sees the shutdown and ends the conn. */
+			shutdown(c->fd, SHUT_RDWR);
+		}
+		free(j->out);
+		free(j);
+
+		pthread_mutex_lock(&c->lock);
+		if (ret)
+			c->dead = true;
+		c->inflight--;
+		pthread_cond_broadcast(&c->cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+static void conn_push(struct emu_conn *c, struct emu_job *j)
+{
+	j->next = NULL;
+	pthread_mutex_lock(&c->lock);
+	if (c->out_tail)
+		c->out_tail->next = j;
+	else
+		c->out_head = j;
+	c->out_tail = j;
 	pthread_cond_broadcast(&c->cond);
-	/* c may be freed by its reader as soon as this unlocks. */
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -131,8 +174,6 @@ static void *engine_main(void *arg)
 	(void)arg;
 	for (;;) {
 		struct emu_job *job;
-		uint8_t *resp;
-		uint32_t rlen = 0;
 
 		pthread_mutex_lock(&srv.lock);
 		while (!srv.head && !srv.stop)
@@ -147,17 +188,50 @@ static void *engine_main(void *arg)
 			srv.tail = NULL;
 		pthread_mutex_unlock(&srv.lock);
 
-		resp = emu_firmware_run(job, &rlen);
-		if (resp)
-			conn_send(job->conn, BCEM_RESPONSE, 0, job->client,
-				  job->tag, resp, rlen);
-		else
-			conn_send(job->conn, BCEM_RESPONSE, 1, job->client,
-				  job->tag, NULL, 0);
-		free(resp);
-		job_done(job->conn);
-		free(job);
+		job->out = emu_firmware_run(job, &job->out_len);
+		job->out_type = BCEM_RESPONSE;
+		job->out_status = job->out ? 0 : 1;
+		if (!job->out)
+			job->out_len = 0;
+		/* job and its connection belong to the writer from here. */
+		conn_push(job->conn, job);
 	}
+}
+
+/*
+ * Counts one more message in flight on c, waiting while the connection
+ * has too many.  False when the connection is closing.
+ */
+static bool take_slot(struct emu_conn *c, struct emu_job *j)
+{
+	pthread_mutex_lock(&c->lock);
+	while (c->inflight >= EMU_CONN_INFLIGHT && !c->closing)
+		pthread_cond_wait(&c->cond, &c->lock);
+	if (c->closing) {
+		pthread_mutex_unlock(&c->lock);
+		return false;
+	}
+	c->inflight++;
+	j->reset_gen = c->reset_gen;
+	pthread_mutex_unlock(&c->lock);
+	return true;
+}
+
+static struct emu_job *job_new(struct emu_conn *c,
+			       const struct bcem_envelope *env, uint32_t have)
+{
+	struct emu_job *j = calloc(1, sizeof(*j) + have);
+
+	if (!j) {
+		emu_log("conn %llu: out of memory\n", (unsigned long long)c->id);
+		return NULL;
+	}
+	j->conn = c;
+	j->client = le32toh(env->client);
+	j->tag = le32toh(env->tag);
+	j->len = le32toh(env->length);
+	j->have = have;
+	return j;
 }
 
 /* Returns false when the connection must end. */
@@ -171,38 +245,25 @@ static bool conn_request(struct emu_conn *c, const struct bcem_envelope *env)
 		/* Not even a header to answer with: envelope status says so. */
 		if (skip(c->fd, len))
 			return false;
-		conn_send(c, BCEM_RESPONSE, 1, le32toh(env->client),
-			  le32toh(env->tag), NULL, 0);
+		job = job_new(c, env, 0);
+		if (!job || !take_slot(c, job)) {
+			free(job);
+			return false;
+		}
+		job->out_type = BCEM_RESPONSE;
+		job->out_status = 1;
+		conn_push(c, job);
 		return true;
 	}
-	job = malloc(sizeof(*job) + have);
-	if (!job) {
-		emu_log("conn %llu: out of memory\n", (unsigned long long)c->id);
+	job = job_new(c, env, have);
+	if (!job)
 		return false;
-	}
-	job->conn = c;
-	job->client = le32toh(env->client);
-	job->tag = le32toh(env->tag);
-	job->len = len;
-	job->have = have;
-	job->next = NULL;
 	/* Oversized frames keep only their header, to answer BAD_FRAME. */
-	if (read_full(c->fd, job->data, have) || skip(c->fd, len - have)) {
+	if (read_full(c->fd, job->data, have) || skip(c->fd, len - have) ||
+	    !take_slot(c, job)) {
 		free(job);
 		return false;
 	}
-
-	pthread_mutex_lock(&c->lock);
-	while (c->inflight >= EMU_CONN_INFLIGHT && !c->closing)
-		pthread_cond_wait(&c->cond, &c->lock);
-	if (c->closing) {
-		pthread_mutex_unlock(&c->lock);
-		free(job);
-		return false;
-	}
-	c->inflight++;
-	job->reset_gen = c->reset_gen;
-	pthread_mutex_unlock(&c->lock);
 
 	pthread_mutex_lock(&srv.lock);
 	if (srv.tail)
@@ -215,17 +276,24 @@ static bool conn_request(struct emu_conn *c, const struct bcem_envelope *env)
 	return true;
 }
 
-static void conn_reset(struct emu_conn *c, const struct bcem_envelope *env)
+static bool conn_reset(struct emu_conn *c, const struct bcem_envelope *env)
 {
+	struct emu_job *done = job_new(c, env, 0);
+
+	if (!done)
+		return false;
 	pthread_mutex_lock(&c->lock);
 	c->reset_gen++;
 	pthread_cond_broadcast(&c->cond);
-	while (c->inflight)
+	/* Every answer so far is written before RESET_DONE. */
+	while (c->inflight && !c->closing)
 		pthread_cond_wait(&c->cond, &c->lock);
+	c->inflight++;
 	pthread_mutex_unlock(&c->lock);
 	emu_sessions_drop_conn(c->id);
-	conn_send(c, BCEM_RESET_DONE, 0, le32toh(env->client),
-		  le32toh(env->tag), NULL, 0);
+	done->out_type = BCEM_RESET_DONE;
+	conn_push(c, done);
+	return true;
 }
 
 static const char *envelope_error(const struct bcem_envelope *env)
@@ -245,6 +313,14 @@ static const char *envelope_error(const struct bcem_envelope *env)
 	return NULL;
 }
 
+static void conn_free(struct emu_conn *c)
+{
+	close(c->fd);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
 static void conn_end(struct emu_conn *c)
 {
 	struct emu_conn **pp;
@@ -254,7 +330,10 @@ static void conn_end(struct emu_conn *c)
 	pthread_cond_broadcast(&c->cond);
 	while (c->inflight)
 		pthread_cond_wait(&c->cond, &c->lock);
+	c->writer_stop = true;
+	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->writer, NULL);
 	emu_sessions_drop_conn(c->id);
 
 	pthread_mutex_lock(&srv.lock);
@@ -265,12 +344,7 @@ static void conn_end(struct emu_conn *c)
 		}
 	}
 	pthread_mutex_unlock(&srv.lock);
-
-	close(c->fd);
-	pthread_cond_destroy(&c->cond);
-	pthread_mutex_destroy(&c->lock);
-	pthread_mutex_destroy(&c->write_lock);
-	free(c);
+	conn_free(c);
 
 	/* Counted until freed, so that shutdown waits for the memory too. */
 	pthread_mutex_lock(&srv.lock);
@@ -302,20 +376,41 @@ static void *conn_main(void *arg)
 			shutdown(c->fd, SHUT_RDWR);
 			break;
 		}
-		if (le16toh(env.type) == BCEM_RESET)
-			conn_reset(c, &env);
-		else if (!conn_request(c, &env))
+		if (le16toh(env.type) == BCEM_RESET) {
+			if (!conn_reset(c, &env))
+				break;
+		} else if (!conn_request(c, &env)) {
 			break;
+		}
 	}
 	conn_end(c);
 	return NULL;
+}
+
+static int start_thread(pthread_t *t, bool detached, void *(*fn)(void *),
+			void *arg)
+{
+	pthread_attr_t ta;
+	int ret;
+
+	ret = pthread_attr_init(&ta);
+	if (ret)
+		return ret;
+	if (detached)
+		ret = pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	/* Many connections, little depth: small stacks suffice. */
+	if (!ret)
+		ret = pthread_attr_setstacksize(&ta, 256 * 1024);
+	if (!ret)
+		ret = pthread_create(t, &ta, fn, arg);
+	pthread_attr_destroy(&ta);
+	return ret;
 }
 
 static int conn_start(int fd)
 {
 	struct timeval tv = { .tv_sec = EMU_SEND_TIMEOUT_S };
 	pthread_condattr_t ca;
-	pthread_attr_t ta;
 	struct emu_conn *c;
 	pthread_t t;
 	int ret;
@@ -336,8 +431,17 @@ static int conn_start(int fd)
 	pthread_condattr_destroy(&ca);
 	if (ret)
 		goto fail_free;
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_mutex_init(&c->write_lock, NULL);
+	ret = pthread_mutex_init(&c->lock, NULL);
+	if (ret) {
+		pthread_cond_destroy(&c->cond);
+		goto fail_free;
+	}
+	ret = start_thread(&c->writer, false, conn_writer, c);
+	if (ret) {
+		pthread_mutex_destroy(&c->lock);
+		pthread_cond_destroy(&c->cond);
+		goto fail_free;
+	}
 
 	pthread_mutex_lock(&srv.lock);
 	c->id = srv.next_conn_id++;
@@ -346,26 +450,12 @@ static int conn_start(int fd)
 	srv.nconns++;
 	pthread_mutex_unlock(&srv.lock);
 
-	ret = pthread_attr_init(&ta);
-	if (!ret) {
-		pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&ta, 256 * 1024);
-		ret = pthread_create(&t, &ta, conn_main, c);
-		pthread_attr_destroy(&ta);
-	}
+	ret = start_thread(&t, true, conn_main, c);
 	if (ret) {
-		struct emu_conn **pp;
-
-		pthread_mutex_lock(&srv.lock);
-		for (pp = &srv.conns; *pp != c; pp = &(*pp)->next)
-			;
-		*pp = c->next;
-		srv.nconns--;
-		pthread_mutex_unlock(&srv.lock);
-		pthread_mutex_destroy(&c->lock);
-		pthread_mutex_destroy(&c->write_lock);
-		pthread_cond_destroy(&c->cond);
-		goto fail_free;
+		/* No reader: end the connection as a reader would. */
+		shutdown(fd, SHUT_RDWR);
+		conn_end(c);
+		return 0;
 	}
 	return 0;
 fail_free:

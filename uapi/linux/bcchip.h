@@ -131,6 +131,7 @@ struct bcfw_sleep_req {
 	__le32 msecs;			/* at most BCFW_SLEEP_MAX_MS */
 	__le32 reserved;
 };
+
 #define BCFW_SLEEP_MAX_MS	60000
 
 #define BCFW_SESSION_RW		0x1
@@ -200,9 +201,11 @@ struct bcchip_ioc_cmd {
 	__u64 resp_ptr;			/* in: response buffer */
 	__u32 resp_len;			/* in: buffer size; out: frame size */
 	__u32 fw_status;		/* out: BCFW_S_* */
-	__u32 generation;		/* in: 0, or the generation the caller's
-					 * sessions belong to (-ESTALE if the
-					 * chip was reset since); out: current */
+	/*
+	 * in: 0, or the generation the caller's sessions belong to (-ESTALE
+	 * if the chip was reset since); out: the current generation
+	 */
+	__u32 generation;
 	__u32 timeout_ms;		/* in: 0 for the driver default */
 	__u64 reserved[2];		/* in: must be 0 */
 };

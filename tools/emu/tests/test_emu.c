@@ -1009,6 +1009,32 @@ static void test_concurrency(struct emu *e)
 	close(fd);
 }
 
+/* A peer that sends but never reads must not stall other connections. */
+static void test_stuck_reader(struct emu *e)
+{
+	int f = conn_open(e), g = conn_open(e);
+	uint8_t *req = frame(BCFW_OP_ECHO, 0, NULL, 30000);
+	struct timeval tv = { .tv_usec = 200000 };
+	struct bcfw_info in;
+	unsigned int sent = 0;
+	double t0;
+
+	setsockopt(f, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	for (int i = 0; i < 60; i++) {
+		if (send_env(f, BCEM_REQUEST, 1, (uint32_t)i, req,
+			     BCFW_HDR_SIZE + 30000))
+			break;
+		sent++;
+	}
+	t0 = now_ms();
+	check(get_info(g, &in) && now_ms() - t0 < 1000,
+	      "other connection served beside a stuck reader (%u sent, "
+	      "%.0f ms)", sent, now_ms() - t0);
+	free(req);
+	close(f);
+	close(g);
+}
+
 static uint32_t sleep_req(int fd, uint32_t tag, uint32_t ms)
 {
 	struct bcfw_sleep_req q = { .msecs = htole32(ms) };
@@ -1164,6 +1190,7 @@ int main(int argc, char **argv)
 		test_bad_envelope(&e);
 		test_sessions(&e);
 		test_concurrency(&e);
+		test_stuck_reader(&e);
 		test_sleep(&e);
 		check(emu_alive(&e), "emulator alive at the end");
 		check(emu_stop(&e) == 0, "clean exit (sanitizers quiet)");

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Bastionchip PCIe hardware security module: module and PCI glue.
+ *
+ * Probe brings the chip from PROBING to LIVE: check the interface, reset
+ * it, set up the admin queue and the I/O queues, and ask the firmware who
+ * it is.  Removal marks it REMOVED, stops the chip, fails whatever is
+ * still waiting and lets open files keep the per-chip structure alive
+ * until they are closed.  docs/driver.md describes the design.
+ */
+
+#include <linux/delay.h>
+#include <linux/dma-mapping.h>
+#include <linux/interrupt.h>
+#include <linux/jiffies.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include "bcchip.h"
+
+unsigned int bcchip_cmd_timeout_ms = 10000;
+module_param_named(cmd_timeout_ms, bcchip_cmd_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(cmd_timeout_ms,
+		 "Default time to wait for a command's completion, in ms (default 10000)");
+
+static unsigned int max_io_queues = 4;
+module_param(max_io_queues, uint, 0444);
+MODULE_PARM_DESC(max_io_queues, "Most I/O queue pairs per chip (1-7, default 4)");
+
+static unsigned int io_queue_depth = 32;
+module_param(io_queue_depth, uint, 0444);
+MODULE_PARM_DESC(io_queue_depth, "Entries per I/O queue (2-1024, default 32)");
+
+enum bcchip_state bcchip_get_state(struct bcchip_dev *bd)
+{
+	enum bcchip_state state;
+
+	spin_lock(&bd->state_lock);
+	state = bd->state;
+	spin_unlock(&bd->state_lock);
+	return state;
+}
+
+void bcchip_set_state(struct bcchip_dev *bd, enum bcchip_state state)
+{
+	spin_lock(&bd->state_lock);
+	/* nothing leaves REMOVED */
+	if (bd->state != BCCHIP_STATE_REMOVED)
+		bd->state = state;
+	spin_unlock(&bd->state_lock);
+}
+
+static void bcchip_dev_release(struct kref *kref)
+{
+	struct bcchip_dev *bd = container_of(kref, struct bcchip_dev, kref);
+
+	ida_destroy(&bd->client_ida);
+	pci_dev_put(bd->pdev);
+	kfree(bd);
+}
+
+void bcchip_dev_put(struct bcchip_dev *bd)
+{
+	kref_put(&bd->kref, bcchip_dev_release);
+}
+
+/* Poll CSTS.RDY for @ready, for at most CAP0.TO x 500 ms. */
+static int bcchip_wait_ready(struct bcchip_dev *bd, bool ready)
+{
+	unsigned long deadline = jiffies +
+				 msecs_to_jiffies(bd->ready_timeout_ms);
+
+	for (;;) {
+		u32 csts = bcchip_rd(bd, BCCHIP_REG_CSTS);
+
+		if (csts == ~0U)
+			return -ENODEV;		/* the device is gone */
+		if (!!(csts & BCCHIP_CSTS_RDY) == ready)
+			return 0;
+		if (ready && (csts & BCCHIP_CSTS_CFS))
+			return -EIO;
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+		usleep_range(1000, 2000);
+	}
+}
+
+static int bcchip_hw_disable(struct bcchip_dev *bd)
+{
+	bcchip_wr(bd, BCCHIP_REG_CC, 0);
+	return bcchip_wait_ready(bd, false);
+}
+
+/* Reset and enable the chip with every queue; bumps the generation. */
+static int bcchip_hw_enable(struct bcchip_dev *bd)
+{
+	struct device *dev = bcchip_pdev_dev(bd);
+	unsigned int qid;
+	int ret;
+
+	ret = bcchip_hw_disable(bd);
+	if (ret) {
+		dev_err(dev, "chip did not stop: %d\n", ret);
+		return ret;
+	}
+	bcchip_queue_program(&bd->queues[BCCHIP_ADMIN_QID]);
+	bcchip_wr(bd, BCCHIP_REG_CC, BCCHIP_CC_EN);
+	ret = bcchip_wait_ready(bd, true);
+	if (ret) {
+		dev_err(dev, "chip did not become ready: %d\n", ret);
+		return ret;
+	}
+	for (qid = 1; qid <= bd->nr_io_queues; qid++)
+		bcchip_queue_program(&bd->queues[qid]);
+	if (bcchip_rd(bd, BCCHIP_REG_CSTS) & BCCHIP_CSTS_CFS) {
+		dev_err(dev, "chip refused its queues\n");
+		return -EIO;
+	}
+	spin_lock(&bd->state_lock);
+	bd->generation++;
+	spin_unlock(&bd->state_lock);
+	return 0;
+}
+
+static int bcchip_setup_irqs(struct bcchip_dev *bd)
+{
+	struct pci_dev *pdev = bd->pdev;
+	unsigned int v;
+	int nvec, ret;
+
+	nvec = pci_alloc_irq_vectors(pdev, 1, 1 + bd->nr_io_queues,
+				     PCI_IRQ_MSIX);
+	if (nvec < 0) {
+		dev_err(&pdev->dev, "no MSI-X vectors: %d\n", nvec);
+		return nvec;
+	}
+	/* with fewer vectors, vector v serves every queue q, q % nvec == v */
+	bd->nr_vecs = nvec;
+	for (v = 0; v < bd->nr_vecs; v++) {
+		const char *name;
+
+		bd->vecs[v].bd = bd;
+		bd->vecs[v].index = v;
+		name = devm_kasprintf(&pdev->dev, GFP_KERNEL, "%s-%s-%u",
+				      BCCHIP_DRV_NAME, pci_name(pdev), v);
+		if (!name)
+			return -ENOMEM;
+		ret = devm_request_irq(&pdev->dev, pci_irq_vector(pdev, v),
+				       bcchip_irq, 0, name, &bd->vecs[v]);
+		if (ret)
+			return ret;
+		bd->nr_irqs++;
+	}
+	return 0;
+}
+
+/* Before @bd may go: a handler must not run on a freed structure. */
+static void bcchip_free_irqs(struct bcchip_dev *bd)
+{
+	while (bd->nr_irqs) {
+		bd->nr_irqs--;
+		devm_free_irq(&bd->pdev->dev,
+			      pci_irq_vector(bd->pdev, bd->nr_irqs),
+			      &bd->vecs[bd->nr_irqs]);
+	}
+}
+
+static void bcchip_copy_text(u8 *dst, const u8 *src, size_t len)
+{
+	size_t i;
+
+	/* keep the field printable and space padded whatever came in */
+	for (i = 0; i < len; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : ' ';
+}
+
+struct bcchip_info_rsp {
+	struct bcfw_hdr hdr;
+	struct bcfw_info info;
+} __packed;
+
+static int bcchip_fetch_info(struct bcchip_dev *bd)
+{
+	struct device *dev = bcchip_pdev_dev(bd);
+	struct bcchip_info_rsp *rsp;
+	u32 len = 0;
+	int ret;
+
+	rsp = kzalloc(sizeof(*rsp), GFP_KERNEL);
+	if (!rsp)
+		return -ENOMEM;
+	ret = bcchip_host_cmd(bd, BCFW_OP_GET_INFO, 0, rsp, sizeof(*rsp), &len);
+	if (ret) {
+		dev_err(dev, "GET_INFO failed: %d\n", ret);
+		goto out;
+	}
+	if (len < sizeof(*rsp) || le32_to_cpu(rsp->hdr.magic) != BCFW_MAGIC ||
+	    le32_to_cpu(rsp->hdr.status) != BCFW_S_OK) {
+		dev_err(dev, "GET_INFO: bad answer (len %u, status %u)\n",
+			len, le32_to_cpu(rsp->hdr.status));
+		ret = -EIO;
+		goto out;
+	}
+	bcchip_copy_text(bd->serial, rsp->info.serial, sizeof(bd->serial));
+	bcchip_copy_text(bd->label, rsp->info.label, sizeof(bd->label));
+	bcchip_copy_text(bd->model, rsp->info.model, sizeof(bd->model));
+	bd->fw_major = rsp->info.fw_major;
+	bd->fw_minor = rsp->info.fw_minor;
+	bd->max_sessions = le32_to_cpu(rsp->info.max_sessions);
+	dev_info(dev, "firmware %u.%u, serial %.*s, %u I/O queues of %u, %u vectors\n",
+		 bd->fw_major, bd->fw_minor, BCFW_SERIAL_LEN, bd->serial,
+		 bd->nr_io_queues, bd->io_depth, bd->nr_vecs);
+out:
+	kfree(rsp);
+	return ret;
+}
+
+static int bcchip_check_hw(struct bcchip_dev *bd)
+{
+	struct device *dev = bcchip_pdev_dev(bd);
+	u32 magic, cap2, mqes;
+
+	magic = bcchip_rd(bd, BCCHIP_REG_MAGIC);
+	if (magic != BCCHIP_MAGIC) {
+		dev_err(dev, "not a Bastionchip (magic %#x)\n", magic);
+		return -ENODEV;
+	}
+	bd->hw_version = bcchip_rd(bd, BCCHIP_REG_VERSION);
+	if (BCCHIP_HW_VERSION_MAJOR(bd->hw_version) != 1) {
+		dev_err(dev, "unsupported interface version %#x\n",
+			bd->hw_version);
+		return -ENODEV;
+	}
+	bd->cap0 = bcchip_rd(bd, BCCHIP_REG_CAP0);
+	bd->max_frame = bcchip_rd(bd, BCCHIP_REG_CAP1);
+	cap2 = bcchip_rd(bd, BCCHIP_REG_CAP2);
+	mqes = BCCHIP_CAP0_MQES(bd->cap0);
+	if (bd->max_frame < BCFW_HDR_SIZE + sizeof(struct bcfw_info) ||
+	    bd->max_frame > BCCHIP_MAX_FRAME_LIMIT || mqes < 2 ||
+	    BCCHIP_CAP0_NIOQ(bd->cap0) < 1 || cap2 < 1) {
+		dev_err(dev, "implausible capabilities %#x %#x %#x\n",
+			bd->cap0, bd->max_frame, cap2);
+		return -ENODEV;
+	}
+	bd->ready_timeout_ms = max(1U, BCCHIP_CAP0_TO(bd->cap0)) * 500;
+
+	bd->nr_io_queues = min3(BCCHIP_CAP0_NIOQ(bd->cap0),
+				num_online_cpus(), BCCHIP_MAX_QUEUES - 1);
+	bd->nr_io_queues = clamp(bd->nr_io_queues, 1U,
+				 clamp(max_io_queues, 1U, BCCHIP_MAX_QUEUES - 1));
+	bd->io_depth = clamp(io_queue_depth, 2U, mqes);
+	return 0;
+}
+
+static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct device *dev = &pdev->dev;
+	struct bcchip_dev *bd;
+	unsigned int qid;
+	int ret;
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	if (pci_resource_len(pdev, BCCHIP_BAR_REGS) < BCCHIP_BAR0_SIZE) {
+		dev_err(dev, "BAR0 too small\n");
+		return -ENODEV;
+	}
+	ret = pcim_iomap_regions(pdev, BIT(BCCHIP_BAR_REGS), BCCHIP_DRV_NAME);
+	if (ret)
+		return ret;
+
+	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	if (ret)
+		ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(32));
+	if (ret) {
+		dev_err(dev, "no usable DMA mask\n");
+		return ret;
+	}
+
+	bd = kzalloc(sizeof(*bd), GFP_KERNEL);
+	if (!bd)
+		return -ENOMEM;
+	kref_init(&bd->kref);
+	init_rwsem(&bd->hw_lock);
+	spin_lock_init(&bd->state_lock);
+	ida_init(&bd->client_ida);
+	bd->state = BCCHIP_STATE_PROBING;
+	bd->minor = -1;
+	bd->pdev = pci_dev_get(pdev);
+	bd->regs = pcim_iomap_table(pdev)[BCCHIP_BAR_REGS];
+	pci_set_drvdata(pdev, bd);
+
+	ret = bcchip_check_hw(bd);
+	if (ret)
+		goto err_put;
+	ret = bcchip_hw_disable(bd);
+	if (ret) {
+		dev_err(dev, "chip did not stop: %d\n", ret);
+		goto err_put;
+	}
+	pci_set_master(pdev);
+
+	ret = bcchip_queue_alloc(bd, BCCHIP_ADMIN_QID,
+				 min_t(u32, BCCHIP_ADMIN_DEPTH,
+				       BCCHIP_CAP0_MQES(bd->cap0)));
+	for (qid = 1; !ret && qid <= bd->nr_io_queues; qid++)
+		ret = bcchip_queue_alloc(bd, qid, bd->io_depth);
+	if (ret)
+		goto err_put;
+
+	ret = bcchip_setup_irqs(bd);
+	if (ret)
+		goto err_put;
+	ret = bcchip_hw_enable(bd);
+	if (ret)
+		goto err_disable;
+	bcchip_set_state(bd, BCCHIP_STATE_LIVE);
+
+	ret = bcchip_fetch_info(bd);
+	if (ret)
+		goto err_disable;
+	ret = bcchip_cdev_add(bd);
+	if (ret)
+		goto err_disable;
+	return 0;
+
+err_disable:
+	bcchip_set_state(bd, BCCHIP_STATE_DEAD);
+	bcchip_hw_disable(bd);
+	for (qid = 0; qid <= bd->nr_io_queues; qid++)
+		bcchip_queue_abort_all(&bd->queues[qid]);
+err_put:
+	bcchip_free_irqs(bd);
+	for (qid = 0; qid <= bd->nr_io_queues; qid++)
+		bcchip_queue_wipe(&bd->queues[qid]);
+	pci_set_drvdata(pdev, NULL);
+	bcchip_dev_put(bd);
+	return ret;
+}
+
+static void bcchip_remove(struct pci_dev *pdev)
+{
+	struct bcchip_dev *bd = pci_get_drvdata(pdev);
+	unsigned int qid;
+
+	/* no new opens; open files keep @bd but see REMOVED */
+	bcchip_cdev_del(bd);
+	bcchip_set_state(bd, BCCHIP_STATE_REMOVED);
+
+	/* stop the chip before failing waiters: no DMA after this */
+	bcchip_hw_disable(bd);
+	for (qid = 0; qid <= bd->nr_io_queues; qid++)
+		bcchip_queue_abort_all(&bd->queues[qid]);
+
+	/* wait for every ioctl and release still using the hardware */
+	down_write(&bd->hw_lock);
+	up_write(&bd->hw_lock);
+
+	bcchip_free_irqs(bd);
+	for (qid = 0; qid <= bd->nr_io_queues; qid++)
+		bcchip_queue_wipe(&bd->queues[qid]);
+	pci_set_drvdata(pdev, NULL);
+	bcchip_dev_put(bd);
+}
+
+static void bcchip_shutdown(struct pci_dev *pdev)
+{
+	struct bcchip_dev *bd = pci_get_drvdata(pdev);
+
+	if (bd)
+		bcchip_hw_disable(bd);
+}
+
+static const struct pci_device_id bcchip_ids[] = {
+	{ PCI_DEVICE(BCCHIP_PCI_VENDOR, BCCHIP_PCI_DEVICE) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, bcchip_ids);
+
+static struct pci_driver bcchip_driver = {
+	.name		= BCCHIP_DRV_NAME,
+	.id_table	= bcchip_ids,
+	.probe		= bcchip_probe,
+	.remove		= bcchip_remove,
+	.shutdown	= bcchip_shutdown,
+};
+
+static int __init bcchip_init(void)
+{
+	int ret;
+
+	if (!bcchip_cmd_timeout_ms)
+		bcchip_cmd_timeout_ms = 1;
+	ret = bcchip_cdev_init();
+	if (ret)
+		return ret;
+	ret = pci_register_driver(&bcchip_driver);
+	if (ret)
+		bcchip_cdev_exit();
+	return ret;
+}
+
+static void __exit bcchip_exit(void)
+{
+	pci_unregister_driver(&bcchip_driver);
+	bcchip_cdev_exit();
+}
+
+module_init(bcchip_init);
+module_exit(bcchip_exit);
+
+MODULE_DESCRIPTION("Bastionchip PCIe hardware security module driver");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Bastionchip queue pairs: rings, tags, doorbells and completions.
+ *
+ * Every queue owns depth - 1 tags (a full ring holds depth - 1 entries),
+ * and every tag owns a request and a response bounce buffer of max_frame
+ * bytes allocated at probe, so issuing a command never allocates.  The
+ * tag index is the command id.  A tag whose caller stopped waiting (time
+ * out, signal) stays busy until the device completes it or the queue is
+ * torn down: the device may still write its response buffer.
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/interrupt.h>
+#include <linux/jiffies.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+
+#include "bcchip.h"
+
+int bcchip_queue_alloc(struct bcchip_dev *bd, u16 qid, u16 depth)
+{
+	struct device *dev = bcchip_pdev_dev(bd);
+	struct bcchip_queue *q = &bd->queues[qid];
+	unsigned int i;
+
+	q->bd = bd;
+	q->qid = qid;
+	q->depth = depth;
+	q->nr_tags = depth - 1;
+	spin_lock_init(&q->lock);
+	init_waitqueue_head(&q->tag_wait);
+
+	q->sq = dmam_alloc_coherent(dev, depth * sizeof(*q->sq), &q->sq_dma,
+				    GFP_KERNEL);
+	q->cq = dmam_alloc_coherent(dev, depth * sizeof(*q->cq), &q->cq_dma,
+				    GFP_KERNEL);
+	q->tags = devm_kcalloc(dev, q->nr_tags, sizeof(*q->tags), GFP_KERNEL);
+	if (!q->sq || !q->cq || !q->tags)
+		return -ENOMEM;
+
+	for (i = 0; i < q->nr_tags; i++) {
+		struct bcchip_tag *tag = &q->tags[i];
+
+		tag->cid = i;
+		tag->state = BCCHIP_TAG_FREE;
+		init_completion(&tag->done);
+		tag->req = dmam_alloc_coherent(dev, bd->max_frame,
+					       &tag->req_dma, GFP_KERNEL);
+		tag->resp = dmam_alloc_coherent(dev, bd->max_frame,
+						&tag->resp_dma, GFP_KERNEL);
+		if (!tag->req || !tag->resp)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Called with the device disabled (CC.EN = 0) or the queue disabled. */
+void bcchip_queue_program(struct bcchip_queue *q)
+{
+	struct bcchip_dev *bd = q->bd;
+	u32 base = BCCHIP_REG_Q(q->qid);
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	memset(q->sq, 0, q->depth * sizeof(*q->sq));
+	memset(q->cq, 0, q->depth * sizeof(*q->cq));
+	q->sq_tail = 0;
+	q->cq_head = 0;
+	q->phase = 1;
+	q->dead = false;
+	spin_unlock_irqrestore(&q->lock, flags);
+
+	bcchip_wr(bd, base + BCCHIP_Q_CTL, 0);
+	bcchip_wr(bd, base + BCCHIP_Q_SQB_LO, lower_32_bits(q->sq_dma));
+	bcchip_wr(bd, base + BCCHIP_Q_SQB_HI, upper_32_bits(q->sq_dma));
+	bcchip_wr(bd, base + BCCHIP_Q_CQB_LO, lower_32_bits(q->cq_dma));
+	bcchip_wr(bd, base + BCCHIP_Q_CQB_HI, upper_32_bits(q->cq_dma));
+	bcchip_wr(bd, base + BCCHIP_Q_SIZE, q->depth);
+	bcchip_wr(bd, base + BCCHIP_Q_CTL, BCCHIP_QCTL_ENABLE);
+}
+
+/* The buffers may hold key material: never leave it behind a free tag. */
+static void bcchip_tag_wipe(struct bcchip_queue *q, struct bcchip_tag *tag)
+{
+	u32 max = q->bd->max_frame;
+
+	memzero_explicit(tag->req, min(tag->req_len, max));
+	memzero_explicit(tag->resp, min(tag->resp_cap, max));
+	tag->req_len = 0;
+	tag->resp_cap = 0;
+	tag->resp_len = 0;
+}
+
+/* Caller holds q->lock. */
+static void bcchip_tag_free_locked(struct bcchip_queue *q,
+				   struct bcchip_tag *tag)
+{
+	bcchip_tag_wipe(q, tag);
+	tag->state = BCCHIP_TAG_FREE;
+	wake_up(&q->tag_wait);
+}
+
+/*
+ * Fail every command of @q with a host abort and refuse new ones, for
+ * removal.  The device must no longer be running commands of this queue.
+ */
+void bcchip_queue_abort_all(struct bcchip_queue *q)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	if (!q->tags)
+		return;
+	spin_lock_irqsave(&q->lock, flags);
+	q->dead = true;
+	for (i = 0; i < q->nr_tags; i++) {
+		struct bcchip_tag *tag = &q->tags[i];
+
+		if (tag->state == BCCHIP_TAG_INFLIGHT) {
+			tag->dev_status = BCCHIP_TAG_HOST_ABORT;
+			tag->resp_len = 0;
+			tag->state = BCCHIP_TAG_DONE;
+			complete(&tag->done);
+		} else if (tag->state == BCCHIP_TAG_ABANDONED) {
+			bcchip_tag_free_locked(q, tag);
+		}
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	wake_up_all(&q->tag_wait);
+}
+
+/* Wipe every bounce buffer, whatever state its tag is in (removal). */
+void bcchip_queue_wipe(struct bcchip_queue *q)
+{
+	unsigned int i;
+
+	if (!q->tags)
+		return;
+	for (i = 0; i < q->nr_tags; i++) {
+		if (q->tags[i].req)
+			memzero_explicit(q->tags[i].req, q->bd->max_frame);
+		if (q->tags[i].resp)
+			memzero_explicit(q->tags[i].resp, q->bd->max_frame);
+	}
+}
+
+static void bcchip_complete_one(struct bcchip_queue *q,
+				const struct bcchip_cqe *cqe, u16 status)
+{
+	struct device *dev = bcchip_pdev_dev(q->bd);
+	u16 cid = le16_to_cpu(cqe->cid);
+	struct bcchip_tag *tag;
+
+	if (cid >= q->nr_tags) {
+		dev_warn_ratelimited(dev, "queue %u: completion for bad cid %u\n",
+				     q->qid, cid);
+		return;
+	}
+	tag = &q->tags[cid];
+	switch (tag->state) {
+	case BCCHIP_TAG_INFLIGHT:
+		tag->dev_status = BCCHIP_CQE_STATUS(status);
+		tag->resp_len = le32_to_cpu(cqe->resp_len);
+		tag->state = BCCHIP_TAG_DONE;
+		complete(&tag->done);
+		break;
+	case BCCHIP_TAG_ABANDONED:
+		/* its caller timed out; only now may the tag be reused */
+		bcchip_tag_free_locked(q, tag);
+		break;
+	default:
+		dev_warn_ratelimited(dev, "queue %u: completion for idle cid %u\n",
+				     q->qid, cid);
+		break;
+	}
+}
+
+/* Reap every completion the device has posted; returns how many. */
+static unsigned int bcchip_queue_reap(struct bcchip_queue *q)
+{
+	unsigned int n = 0;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	for (;;) {
+		struct bcchip_cqe *cqe = &q->cq[q->cq_head];
+		u16 status = le16_to_cpu(READ_ONCE(cqe->status));
+
+		if ((status & BCCHIP_CQE_PHASE) != q->phase)
+			break;
+		/* read the rest of the entry only after its phase */
+		dma_rmb();
+		bcchip_complete_one(q, cqe, status);
+		n++;
+		if (++q->cq_head == q->depth) {
+			q->cq_head = 0;
+			q->phase ^= 1;
+		}
+	}
+	if (n && !q->dead)
+		bcchip_wr(q->bd, BCCHIP_REG_CQHDBL(q->qid), q->cq_head);
+	spin_unlock_irqrestore(&q->lock, flags);
+	return n;
+}
+
+irqreturn_t bcchip_irq(int irq, void *data)
+{
+	struct bcchip_vec *vec = data;
+	struct bcchip_dev *bd = vec->bd;
+	unsigned int qid, n = 0;
+
+	for (qid = vec->index; qid <= bd->nr_io_queues; qid += bd->nr_vecs)
+		n += bcchip_queue_reap(&bd->queues[qid]);
+	return n ? IRQ_HANDLED : IRQ_NONE;
+}
+
+static bool bcchip_tag_try_get(struct bcchip_queue *q,
+			       struct bcchip_tag **tagp, int *err)
+{
+	unsigned long flags;
+	unsigned int i;
+	bool got = false;
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (q->dead) {
+		*err = -ENODEV;
+		got = true;
+		goto out;
+	}
+	for (i = 0; i < q->nr_tags; i++) {
+		if (q->tags[i].state == BCCHIP_TAG_FREE) {
+			q->tags[i].state = BCCHIP_TAG_RESERVED;
+			*tagp = &q->tags[i];
+			got = true;
+			break;
+		}
+	}
+out:
+	spin_unlock_irqrestore(&q->lock, flags);
+	return got;
+}
+
+/*
+ * Reserve a tag, waiting at most cmd_timeout_ms for one.  Returns an
+ * ERR_PTR: -ENODEV (queue torn down), -ETIMEDOUT, -EINTR.
+ */
+struct bcchip_tag *bcchip_tag_get(struct bcchip_queue *q, bool intr)
+{
+	unsigned long timeout = msecs_to_jiffies(bcchip_cmd_timeout_ms);
+	struct bcchip_tag *tag = NULL;
+	int err = 0;
+	long ret;
+
+	if (intr)
+		ret = wait_event_interruptible_timeout(q->tag_wait,
+						       bcchip_tag_try_get(q, &tag, &err),
+						       timeout);
+	else
+		ret = wait_event_timeout(q->tag_wait,
+					 bcchip_tag_try_get(q, &tag, &err),
+					 timeout);
+	if (ret < 0)
+		return ERR_PTR(-EINTR);
+	if (err)
+		return ERR_PTR(err);
+	if (!tag)
+		return ERR_PTR(-ETIMEDOUT);
+	return tag;
+}
+
+/* Give back a tag that is not in flight. */
+void bcchip_tag_put(struct bcchip_queue *q, struct bcchip_tag *tag)
+{
+	unsigned long flags;
+
+	if (!tag)
+		return;
+	spin_lock_irqsave(&q->lock, flags);
+	bcchip_tag_free_locked(q, tag);
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+static int bcchip_status_errno(struct bcchip_queue *q, struct bcchip_tag *tag)
+{
+	struct device *dev = bcchip_pdev_dev(q->bd);
+
+	switch (tag->dev_status) {
+	case BCCHIP_DS_SUCCESS:
+		if (tag->resp_len < BCFW_HDR_SIZE || tag->resp_len > tag->resp_cap) {
+			dev_warn_ratelimited(dev, "bad response length %u\n",
+					     tag->resp_len);
+			return -EIO;
+		}
+		return 0;
+	case BCCHIP_DS_OVERFLOW:
+		return -EMSGSIZE;
+	case BCCHIP_DS_ABORTED:
+		return -ECANCELED;
+	case BCCHIP_DS_FW_UNAVAILABLE:
+		return -EIO;
+	case BCCHIP_TAG_HOST_ABORT:
+		return -ENODEV;
+	default:
+		dev_warn_ratelimited(dev, "queue %u cid %u: device status %u\n",
+				     q->qid, tag->cid, tag->dev_status);
+		return -EIO;
+	}
+}
+
+/*
+ * Submit the frame in (*tagp)->req and wait for its completion.
+ * tag->req_len and tag->resp_cap must be set.
+ *
+ * Returns 0 (response in tag->resp, tag->resp_len bytes) or an errno
+ * (-EMSGSIZE: tag->resp_len is the size needed).  On -ETIMEDOUT and
+ * -EINTR the command is still owned by the device: *tagp is set to NULL
+ * and the tag is released when the device completes it.
+ */
+int bcchip_tag_exec(struct bcchip_queue *q, struct bcchip_tag **tagp,
+		    u32 client, unsigned int timeout_ms, bool intr)
+{
+	struct bcchip_tag *tag = *tagp;
+	unsigned long timeout = msecs_to_jiffies(timeout_ms);
+	struct bcchip_sqe *sqe;
+	unsigned long flags;
+	long ret;
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (q->dead) {
+		spin_unlock_irqrestore(&q->lock, flags);
+		return -ENODEV;
+	}
+	reinit_completion(&tag->done);
+	tag->state = BCCHIP_TAG_INFLIGHT;
+	tag->resp_len = 0;
+	sqe = &q->sq[q->sq_tail];
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->cid = cpu_to_le16(tag->cid);
+	sqe->client = cpu_to_le32(client);
+	sqe->req_addr = cpu_to_le64(tag->req_dma);
+	sqe->resp_addr = cpu_to_le64(tag->resp_dma);
+	sqe->req_len = cpu_to_le32(tag->req_len);
+	sqe->resp_cap = cpu_to_le32(tag->resp_cap);
+	if (++q->sq_tail == q->depth)
+		q->sq_tail = 0;
+	/* entry and frame must be visible before the doorbell */
+	dma_wmb();
+	bcchip_wr(q->bd, BCCHIP_REG_SQTDBL(q->qid), q->sq_tail);
+	spin_unlock_irqrestore(&q->lock, flags);
+
+	if (intr)
+		ret = wait_for_completion_interruptible_timeout(&tag->done,
+								timeout);
+	else
+		ret = wait_for_completion_timeout(&tag->done, timeout);
+
+	if (ret <= 0) {
+		spin_lock_irqsave(&q->lock, flags);
+		if (tag->state == BCCHIP_TAG_INFLIGHT) {
+			tag->state = BCCHIP_TAG_ABANDONED;
+			spin_unlock_irqrestore(&q->lock, flags);
+			*tagp = NULL;
+			if (ret == 0) {
+				dev_warn_ratelimited(bcchip_pdev_dev(q->bd),
+						     "queue %u cid %u: timed out after %u ms\n",
+						     q->qid, tag->cid, timeout_ms);
+				return -ETIMEDOUT;
+			}
+			return -EINTR;
+		}
+		/* completed while we gave up: use the answer */
+		spin_unlock_irqrestore(&q->lock, flags);
+	}
+	return bcchip_status_errno(q, tag);
+}
+
+struct bcchip_queue *bcchip_io_queue(struct bcchip_dev *bd)
+{
+	return &bd->queues[1 + raw_smp_processor_id() % bd->nr_io_queues];
+}
+
+/*
+ * Send a header-only host command on the admin queue, not interruptible
+ * (it also runs from release at process exit), bounded by cmd_timeout_ms.
+ */
+int bcchip_host_cmd(struct bcchip_dev *bd, u16 opcode, u32 client,
+		    void *resp, u32 resp_size, u32 *resp_len)
+{
+	struct bcchip_queue *q = &bd->queues[BCCHIP_ADMIN_QID];
+	struct bcchip_tag *tag;
+	struct bcfw_hdr *hdr;
+	int ret;
+
+	tag = bcchip_tag_get(q, false);
+	if (IS_ERR(tag))
+		return PTR_ERR(tag);
+	hdr = tag->req;
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->magic = cpu_to_le32(BCFW_MAGIC);
+	hdr->version = BCFW_PROTO_VERSION;
+	hdr->opcode = cpu_to_le16(opcode);
+	hdr->length = cpu_to_le32(BCFW_HDR_SIZE);
+	tag->req_len = BCFW_HDR_SIZE;
+	tag->resp_cap = bd->max_frame;
+
+	ret = bcchip_tag_exec(q, &tag, client, bcchip_cmd_timeout_ms, false);
+	if (!ret) {
+		u32 n = min(tag->resp_len, resp_size);
+
+		if (resp)
+			memcpy(resp, tag->resp, n);
+		if (resp_len)
+			*resp_len = tag->resp_len;
+	}
+	bcchip_tag_put(q, tag);
+	return ret;
+}

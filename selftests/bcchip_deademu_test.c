@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the driver does when a chip's firmware goes away, in the VM
+ * harness (tools/vm/run), which acts on a chip's emulator when a guest
+ * prints "@@BCCHIP-HOST <verb> <chip>" (docs/vm.md):
+ *
+ *  - stop-emu: the firmware never answers; commands must fail with
+ *    ETIMEDOUT after the driver's cmd_timeout_ms, and work again once
+ *    the emulator is continued.
+ *  - kill-emu: the device fails commands in flight and new ones with
+ *    FW_UNAVAILABLE, which the driver reports as EIO, at once.
+ *
+ * The chip is $BCCHIP_TEST_CHIP (default 0), its node /dev/bcchip<chip>
+ * unless $BCCHIP_TEST_DEV says otherwise.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "bcchip_test_util.h"
+
+BT_CLOSING_LINE()
+
+#define PARAM_TIMEOUT "/sys/module/bcchip/parameters/cmd_timeout_ms"
+#define SHORT_TIMEOUT_MS 2000
+
+static int chip_index(void)
+{
+	const char *p = getenv("BCCHIP_TEST_CHIP");
+
+	return p && *p ? atoi(p) : 0;
+}
+
+static const char *chip_path(void)
+{
+	static char path[64];
+
+	if (getenv("BCCHIP_TEST_DEV"))
+		return bt_dev_path();
+	snprintf(path, sizeof(path), "/dev/bcchip%d", chip_index());
+	return path;
+}
+
+static void ask_host(const char *verb)
+{
+	fflush(stdout);
+	printf("@@BCCHIP-HOST %s %d\n", verb, chip_index());
+	fflush(stdout);
+}
+
+static int read_param(unsigned int *val)
+{
+	FILE *f = fopen(PARAM_TIMEOUT, "r");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%u", val) == 1;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+static int write_param(unsigned int val)
+{
+	FILE *f = fopen(PARAM_TIMEOUT, "w");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%u\n", val) > 0;
+	if (fclose(f))
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+static int echo(int fd)
+{
+	uint8_t req[64], resp[128];
+	struct bcchip_ioc_cmd cmd;
+	uint32_t len = bt_frame(req, BCFW_OP_ECHO, 0, "ping", 4);
+
+	return bt_cmd(fd, req, len, resp, sizeof(resp), &cmd);
+}
+
+/* retry an echo until it works, for up to @secs */
+static int wait_echo(int fd, double secs)
+{
+	double end = bt_now() + secs;
+	int ret;
+
+	do {
+		ret = echo(fd);
+		if (!ret)
+			return 0;
+		usleep(200 * 1000);
+	} while (bt_now() < end);
+	return ret;
+}
+
+struct sleeper {
+	int fd;
+	uint32_t msecs;
+	int ret;
+	double elapsed;
+};
+
+static void *sleeper_run(void *arg)
+{
+	struct sleeper *s = arg;
+	struct bcfw_sleep_req body = { .msecs = s->msecs };
+	uint8_t req[64], resp[128];
+	struct bcchip_ioc_cmd cmd;
+	uint32_t len = bt_frame(req, BCFW_OP_SLEEP, 0, &body, sizeof(body));
+	double t0 = bt_now();
+
+	s->ret = bt_cmd(s->fd, req, len, resp, sizeof(resp), &cmd);
+	s->elapsed = bt_now() - t0;
+	return NULL;
+}
+
+TEST_TIMEOUT(stopped_emulator_times_out, 90)
+{
+	unsigned int saved = 0, timeout;
+	double t0, elapsed;
+	int fd, ret;
+
+	ASSERT_EQ(0, read_param(&saved)) TH_LOG("no %s", PARAM_TIMEOUT);
+	fd = open(chip_path(), O_RDWR | O_CLOEXEC);
+	ASSERT_GE(fd, 0) TH_LOG("open %s: %s", chip_path(), strerror(errno));
+	ASSERT_EQ(0, echo(fd));
+	timeout = saved > SHORT_TIMEOUT_MS ? SHORT_TIMEOUT_MS : saved;
+	ASSERT_EQ(0, write_param(timeout));
+
+	ask_host("stop-emu");
+	/* the harness acts when it reads the line; give it a moment */
+	sleep(1);
+	t0 = bt_now();
+	ret = echo(fd);
+	elapsed = bt_now() - t0;
+	EXPECT_EQ(-ETIMEDOUT, ret);
+	EXPECT_GE(elapsed, timeout / 1000.0 - 0.1);
+	EXPECT_LT(elapsed, timeout / 1000.0 + 3.0);
+
+	/* a second one too: the abandoned tag did not wedge the queue */
+	t0 = bt_now();
+	EXPECT_EQ(-ETIMEDOUT, echo(fd));
+	EXPECT_LT(bt_now() - t0, timeout / 1000.0 + 3.0);
+
+	ask_host("cont-emu");
+	/* late completions are reaped and the chip answers again */
+	EXPECT_EQ(0, wait_echo(fd, 10));
+	EXPECT_EQ(0, write_param(saved));
+	close(fd);
+}
+
+TEST_TIMEOUT(killed_emulator_fails_fast, 90)
+{
+	struct sleeper s = { .msecs = 20000 };
+	pthread_t thr;
+	double t0;
+
+	s.fd = open(chip_path(), O_RDWR | O_CLOEXEC);
+	ASSERT_GE(s.fd, 0) TH_LOG("open %s: %s", chip_path(), strerror(errno));
+	ASSERT_EQ(0, wait_echo(s.fd, 10));
+
+	ASSERT_EQ(0, pthread_create(&thr, NULL, sleeper_run, &s));
+	/* let the SLEEP reach the firmware */
+	sleep(1);
+	ask_host("kill-emu");
+	ASSERT_EQ(0, pthread_join(thr, NULL));
+	EXPECT_EQ(-EIO, s.ret);
+	EXPECT_LT(s.elapsed, 10.0) TH_LOG("took %.1f s", s.elapsed);
+
+	t0 = bt_now();
+	EXPECT_EQ(-EIO, echo(s.fd));
+	EXPECT_LT(bt_now() - t0, 2.0);
+
+	/* restart it so later tests find a working chip */
+	ask_host("start-emu");
+	EXPECT_EQ(0, wait_echo(s.fd, 15));
+	close(s.fd);
+}
+
+TEST_HARNESS_MAIN
