@@ -143,7 +143,8 @@ void bcchip_queue_program(struct bcchip_queue *q);
 void bcchip_queue_abort_all(struct bcchip_queue *q);
 void bcchip_queue_wipe(struct bcchip_queue *q);
 irqreturn_t bcchip_irq(int irq, void *data);
-struct bcchip_tag *bcchip_tag_get(struct bcchip_queue *q, bool intr);
+struct bcchip_tag *bcchip_tag_get(struct bcchip_queue *q, bool intr,
+				  unsigned int timeout_ms);
 void bcchip_tag_put(struct bcchip_queue *q, struct bcchip_tag *tag);
 int bcchip_tag_exec(struct bcchip_queue *q, struct bcchip_tag **tagp,
 		    u32 client, unsigned int timeout_ms, bool intr);

@@ -217,8 +217,10 @@ static long bcchip_do_cmd(struct bcchip_client *client, struct file *file,
 	if (k->generation && k->generation != bcchip_generation(bd))
 		return -ESTALE;
 
+	timeout_ms = k->timeout_ms ? k->timeout_ms :
+		     max(1U, READ_ONCE(bcchip_cmd_timeout_ms));
 	q = bcchip_io_queue(bd);
-	tag = bcchip_tag_get(q, true);
+	tag = bcchip_tag_get(q, true, timeout_ms);
 	if (IS_ERR(tag))
 		return PTR_ERR(tag);
 
@@ -232,9 +234,10 @@ static long bcchip_do_cmd(struct bcchip_client *client, struct file *file,
 	if (ret)
 		goto out;
 
-	timeout_ms = k->timeout_ms ? k->timeout_ms :
-		     max(1U, READ_ONCE(bcchip_cmd_timeout_ms));
 	ret = bcchip_tag_exec(q, &tag, client->id, timeout_ms, true);
+	/* whatever the chip said while being removed, it is gone now */
+	if (ret && bcchip_get_state(bd) == BCCHIP_STATE_REMOVED)
+		ret = -ENODEV;
 	if (ret == -EMSGSIZE) {
 		k->resp_len = tag->resp_len;
 	} else if (!ret) {

@@ -242,12 +242,14 @@ out:
 }
 
 /*
- * Reserve a tag, waiting at most cmd_timeout_ms for one.  Returns an
- * ERR_PTR: -ENODEV (queue torn down), -ETIMEDOUT, -EINTR.
+ * Reserve a tag, waiting at most @timeout_ms for one (they may all be
+ * held by commands the device has not completed).  Returns an ERR_PTR:
+ * -ENODEV (queue torn down), -ETIMEDOUT, -EINTR.
  */
-struct bcchip_tag *bcchip_tag_get(struct bcchip_queue *q, bool intr)
+struct bcchip_tag *bcchip_tag_get(struct bcchip_queue *q, bool intr,
+				  unsigned int timeout_ms)
 {
-	unsigned long timeout = msecs_to_jiffies(bcchip_cmd_timeout_ms);
+	unsigned long timeout = msecs_to_jiffies(timeout_ms);
 	struct bcchip_tag *tag = NULL;
 	int err = 0;
 	long ret;
@@ -362,9 +364,10 @@ int bcchip_tag_exec(struct bcchip_queue *q, struct bcchip_tag **tagp,
 			spin_unlock_irqrestore(&q->lock, flags);
 			*tagp = NULL;
 			if (ret == 0) {
-				dev_warn_ratelimited(bcchip_pdev_dev(q->bd),
-						     "queue %u cid %u: timed out after %u ms\n",
-						     q->qid, tag->cid, timeout_ms);
+				/* user space picks the timeout: not a warning */
+				dev_notice_ratelimited(bcchip_pdev_dev(q->bd),
+						       "queue %u cid %u: timed out after %u ms\n",
+						       q->qid, tag->cid, timeout_ms);
 				return -ETIMEDOUT;
 			}
 			return -EINTR;
@@ -388,11 +391,13 @@ int bcchip_host_cmd(struct bcchip_dev *bd, u16 opcode, u32 client,
 		    void *resp, u32 resp_size, u32 *resp_len)
 {
 	struct bcchip_queue *q = &bd->queues[BCCHIP_ADMIN_QID];
+	unsigned int timeout_ms;
 	struct bcchip_tag *tag;
 	struct bcfw_hdr *hdr;
 	int ret;
 
-	tag = bcchip_tag_get(q, false);
+	timeout_ms = max(1U, READ_ONCE(bcchip_cmd_timeout_ms));
+	tag = bcchip_tag_get(q, false, timeout_ms);
 	if (IS_ERR(tag))
 		return PTR_ERR(tag);
 	hdr = tag->req;
@@ -404,7 +409,7 @@ int bcchip_host_cmd(struct bcchip_dev *bd, u16 opcode, u32 client,
 	tag->req_len = BCFW_HDR_SIZE;
 	tag->resp_cap = bd->max_frame;
 
-	ret = bcchip_tag_exec(q, &tag, client, bcchip_cmd_timeout_ms, false);
+	ret = bcchip_tag_exec(q, &tag, client, timeout_ms, false);
 	if (!ret) {
 		u32 n = min(tag->resp_len, resp_size);
 

@@ -289,6 +289,28 @@ TEST_F(dev, host_opcode_refused)
 				 &cmd));
 }
 
+TEST_F(dev, admin_opcode_needs_write)
+{
+	struct bcchip_ioc_cmd cmd;
+	uint32_t len = bt_frame(req, BCFW_OPC_ADMIN | 0x7f, 0, NULL, 0);
+	int rdonly = open(bt_dev_path(), O_RDONLY | O_CLOEXEC);
+
+	ASSERT_GE(rdonly, 0);
+	/* even root needs a file opened for writing */
+	EXPECT_EQ(-EPERM, bt_cmd(rdonly, req, len, resp, sizeof(resp), &cmd));
+	/* user-class commands work on a read-only file */
+	len = bt_frame(req, BCFW_OP_ECHO, 0, NULL, 0);
+	EXPECT_EQ(0, bt_cmd(rdonly, req, len, resp, sizeof(resp), &cmd));
+	close(rdonly);
+	if (geteuid() == 0) {
+		/* passed on to the firmware, which has its own verdict */
+		len = bt_frame(req, BCFW_OPC_ADMIN | 0x7f, 0, NULL, 0);
+		EXPECT_EQ(0, bt_cmd(self->fd, req, len, resp, sizeof(resp),
+				    &cmd));
+		EXPECT_NE((uint32_t)BCFW_S_OK, cmd.fw_status);
+	}
+}
+
 TEST_F(dev, response_too_small)
 {
 	struct bcchip_ioc_cmd cmd;

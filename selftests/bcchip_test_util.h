@@ -7,6 +7,7 @@
 #define BCCHIP_TEST_UTIL_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

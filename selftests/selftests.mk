@@ -1,1 +1,28 @@
-# placeholder
+# kselftest-harness programs for the driver, run inside the VM
+# (tools/vm/run).  kselftest_harness.h and kselftest.h come from Debian's
+# linux-source-6.1, extracted once into /var/cache/bcchip (not committed).
+
+SELFTEST_KSRC := /var/cache/bcchip/linux-source-6.1
+SELFTEST_HDR := $(SELFTEST_KSRC)/tools/testing/selftests/kselftest_harness.h
+SELFTEST_PROGS := $(B)/selftests/bcchip_abi_test $(B)/selftests/bcchip_deademu_test \
+	$(B)/selftests/bcchip_remove_test
+# The harness relies on GNU extensions; it also has unused helpers.
+SELFTEST_CFLAGS := $(filter-out -std=c11 -Wmissing-prototypes,$(CFLAGS_BASE)) \
+	-std=gnu11 -Wno-unused-function \
+	-isystem $(SELFTEST_KSRC)/tools/testing/selftests -I$(TOP)/selftests
+
+.PHONY: selftests
+all: selftests
+selftests: $(SELFTEST_PROGS)
+
+$(SELFTEST_HDR):
+	mkdir -p /var/cache/bcchip
+	tar -xJf /usr/src/linux-source-6.1.tar.xz -C /var/cache/bcchip \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h
+	touch $@
+
+$(B)/selftests/%: $(TOP)/selftests/%.c $(TOP)/selftests/bcchip_test_util.h \
+		$(TOP)/uapi/linux/bcchip.h | $(SELFTEST_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(SELFTEST_CFLAGS) -o $@ $< $(LDFLAGS_BASE) -pthread

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -99,7 +100,10 @@ static int emu_start(struct emu *e, const char *name, const char *const *extra)
 	if (e->pid == 0) {
 		int lfd = open(e->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
-		if (lfd < 0 || dup2(lfd, STDERR_FILENO) < 0)
+		/* No emulator outlives a crashed test run. */
+		if (lfd < 0 || dup2(lfd, STDERR_FILENO) < 0 ||
+		    dup2(lfd, STDOUT_FILENO) < 0 ||
+		    prctl(PR_SET_PDEATHSIG, SIGTERM))
 			_exit(126);
 		execv(emu_bin, (char *const *)argv);
 		_exit(127);
@@ -1013,7 +1017,8 @@ static void test_concurrency(struct emu *e)
 static void test_stuck_reader(struct emu *e)
 {
 	int f = conn_open(e), g = conn_open(e);
-	uint8_t *req = frame(BCFW_OP_ECHO, 0, NULL, 30000);
+	uint8_t *body = calloc(1, 30000);
+	uint8_t *req = frame(BCFW_OP_ECHO, 0, body, 30000);
 	struct timeval tv = { .tv_usec = 200000 };
 	struct bcfw_info in;
 	unsigned int sent = 0;
@@ -1031,6 +1036,7 @@ static void test_stuck_reader(struct emu *e)
 	      "other connection served beside a stuck reader (%u sent, "
 	      "%.0f ms)", sent, now_ms() - t0);
 	free(req);
+	free(body);
 	close(f);
 	close(g);
 }
