@@ -1,7 +1,7 @@
 # VM harness targets.  KERNEL is 6.1 or 6.12.
 KERNEL ?= 6.1
 VM_KVER = $(if $(filter 6.12,$(KERNEL)),$(K612),$(K61))
-VM_TESTS = $(wildcard $(TOP)/build/rel/selftests/*_test) $(wildcard $(TOP)/build/rel/lib/tests/*_vmtest)
+VM_TESTS = $(wildcard $(TOP)/build/rel/selftests/*_test) $(TOP)/build/rel/lib/tests/test_pkcs11
 
 .PHONY: check-vm demo vm-shell
 check-vm: all
