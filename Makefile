@@ -50,6 +50,19 @@ include tools/qemu/qemu.mk
 include selftests/selftests.mk
 include tools/vm/vm.mk
 
+# `make install` also installs the module (kernel/kernel.mk).
+PREFIX ?= /usr
+MULTIARCH := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
+LIBDIR ?= $(PREFIX)/lib/$(MULTIARCH)
+.PHONY: install-userspace
+install: install-userspace
+install-userspace: lib bcctl emu
+	install -D -m 0644 $(LIBP11) $(DESTDIR)$(LIBDIR)/pkcs11/libbc_pkcs11.so
+	install -D -m 0644 $(TOP)/lib/bcchip.module \
+		$(DESTDIR)$(PREFIX)/share/p11-kit/modules/bcchip.module
+	install -D -m 0755 $(BCCTL) $(DESTDIR)$(PREFIX)/bin/bcctl
+	install -D -m 0755 $(EMU) $(DESTDIR)$(PREFIX)/sbin/bcchip-emu
+
 clean:
 	rm -rf build
 
