@@ -3,7 +3,7 @@ KERNEL ?= 6.1
 VM_KVER = $(if $(filter 6.12,$(KERNEL)),$(K612),$(K61))
 VM_TESTS = $(wildcard $(TOP)/build/rel/selftests/*_test) $(TOP)/build/rel/lib/tests/test_pkcs11
 
-.PHONY: check-vm demo vm-shell
+.PHONY: check-vm demo demo-vm
 check-vm: all
 	@$(MAKE) -s all module KVER=$(VM_KVER)
 	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 \
@@ -11,9 +11,14 @@ check-vm: all
 		$(foreach t,$(VM_TESTS),--add $(t):/usr/libexec/bcchip/tests/$(notdir $(t))) \
 		-- /usr/libexec/bcchip/guest-tests
 
-# The two-command tour: set up, build, boot two chips, show them.
+# The two-command tour: set up, build, boot two chips, show them.  The
+# kernel versions are known only once tools/setup has run, hence the
+# second make.
 demo:
 	./tools/setup
+	$(MAKE) demo-vm
+
+demo-vm:
 	$(MAKE) -j2 all module KVER=$(VM_KVER)
 	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 -- sh -c '\
 		set -x; modprobe bcchip && ls -l /dev/bcchip* && bcctl list && \

@@ -78,12 +78,78 @@ enum bcfw_opcode {
 	BCFW_OP_SESSION_CLOSE	= 0x0102,
 
 	/*
+	 * Token and PINs (docs/protocol.md "Token").  All user class: the
+	 * SO PIN, not the opcode class, is the authority for INIT_TOKEN, so
+	 * that C_InitToken works for an ordinary user holding the SO PIN.
+	 */
+	BCFW_OP_TOKEN_INFO	= 0x0201, /* none; resp bcfw_token_info */
+	BCFW_OP_INIT_TOKEN	= 0x0202, /* bcfw_init_token_req + SO PIN */
+	BCFW_OP_INIT_PIN	= 0x0203, /* bcfw_pin_req + PIN; SO only */
+	BCFW_OP_SET_PIN		= 0x0204, /* bcfw_set_pin_req + old + new */
+	BCFW_OP_LOGIN		= 0x0205, /* bcfw_login_req + PIN */
+	BCFW_OP_LOGOUT		= 0x0206, /* none */
+
+	/* Mechanisms */
+	BCFW_OP_MECH_LIST	= 0x0301, /* none; resp bcfw_mech_list */
+	BCFW_OP_MECH_INFO	= 0x0302, /* bcfw_mech_info_req; resp bcfw_mech_info */
+
+	/* Objects (docs/protocol.md "Objects") */
+	BCFW_OP_CREATE_OBJECT	= 0x0401, /* bcfw_obj_req + TLVs; resp bcfw_handle_resp */
+	BCFW_OP_COPY_OBJECT	= 0x0402, /* bcfw_obj_req + TLVs; resp bcfw_handle_resp */
+	BCFW_OP_DESTROY_OBJECT	= 0x0403, /* bcfw_obj_req, count 0 */
+	BCFW_OP_GET_ATTRIBUTES	= 0x0404, /* bcfw_obj_req + __le32 types; resp bcfw_attrs_resp + TLVs */
+	BCFW_OP_SET_ATTRIBUTES	= 0x0405, /* bcfw_obj_req + TLVs */
+	BCFW_OP_FIND_OBJECTS	= 0x0406, /* bcfw_find_req + TLVs; resp bcfw_find_resp + handles */
+
+	/* Keys */
+	BCFW_OP_GENERATE_KEY	= 0x0501, /* bcfw_genkey_req; resp bcfw_handle_resp */
+	BCFW_OP_GENERATE_KEY_PAIR = 0x0502, /* bcfw_genkp_req; resp bcfw_keypair_resp */
+	BCFW_OP_WRAP_KEY	= 0x0503, /* bcfw_wrap_req; resp bcfw_out + data */
+	BCFW_OP_UNWRAP_KEY	= 0x0504, /* bcfw_unwrap_req; resp bcfw_handle_resp */
+	BCFW_OP_DERIVE_KEY	= 0x0505, /* bcfw_derive_req; resp bcfw_handle_resp */
+
+	/*
+	 * Crypto operations.  Each family F has F_INIT (bcfw_op_init),
+	 * F_UPDATE (bcfw_op_update + data), F_FINAL (bcfw_op_final) and a
+	 * stateless one-shot F (bcfw_op_oneshot).  Output: bcfw_out + data.
+	 */
+	BCFW_OP_CANCEL		= 0x0600, /* none: ends the session's operation */
+	BCFW_OP_SIGN_INIT	= 0x0610,
+	BCFW_OP_SIGN_UPDATE	= 0x0611,
+	BCFW_OP_SIGN_FINAL	= 0x0612,
+	BCFW_OP_SIGN		= 0x0613,
+	BCFW_OP_VERIFY_INIT	= 0x0620,
+	BCFW_OP_VERIFY_UPDATE	= 0x0621,
+	BCFW_OP_VERIFY_FINAL	= 0x0622,
+	BCFW_OP_VERIFY		= 0x0623,
+	BCFW_OP_ENCRYPT_INIT	= 0x0630,
+	BCFW_OP_ENCRYPT_UPDATE	= 0x0631,
+	BCFW_OP_ENCRYPT_FINAL	= 0x0632,
+	BCFW_OP_ENCRYPT		= 0x0633,
+	BCFW_OP_DECRYPT_INIT	= 0x0640,
+	BCFW_OP_DECRYPT_UPDATE	= 0x0641,
+	BCFW_OP_DECRYPT_FINAL	= 0x0642,
+	BCFW_OP_DECRYPT		= 0x0643,
+	BCFW_OP_DIGEST_INIT	= 0x0650,
+	BCFW_OP_DIGEST_UPDATE	= 0x0651,
+	BCFW_OP_DIGEST_FINAL	= 0x0652,
+	BCFW_OP_DIGEST		= 0x0653,
+
+	/*
 	 * Host only: the client stamped on this command is gone (its file
 	 * was closed or its process died); destroy its sessions and session
 	 * objects.  body: none.
 	 */
 	BCFW_OP_CLIENT_CLOSE	= 0x4001,
 };
+
+/* Operation family of a crypto opcode, and the step within it. */
+#define BCFW_OP_FAMILY(op)	((op) & 0xfff0)
+#define BCFW_OP_STEP(op)	((op) & 0x000f)
+#define BCFW_STEP_INIT		0
+#define BCFW_STEP_UPDATE	1
+#define BCFW_STEP_FINAL		2
+#define BCFW_STEP_ONESHOT	3
 
 enum bcfw_status {
 	BCFW_S_OK		= 0,
@@ -97,6 +163,17 @@ enum bcfw_status {
 	BCFW_S_TOO_BIG		= 8,	/* answer would exceed the frame limit */
 	BCFW_S_INTERNAL		= 9,	/* firmware fault */
 };
+
+/*
+ * Cryptoki-level refusals carry the PKCS#11 return value itself:
+ * status BCFW_S_CKR(CKR_x), for any CKR_x below 0x10000.  The library
+ * passes CKR_x through unchanged.  Such responses, like every error,
+ * have no body.
+ */
+#define BCFW_S_CKR_BASE		0x00010000u
+#define BCFW_S_CKR(rv)		(BCFW_S_CKR_BASE | ((rv) & 0xffffu))
+#define BCFW_S_IS_CKR(st)	(((st) & 0xffff0000u) == BCFW_S_CKR_BASE)
+#define BCFW_S_CKR_RV(st)	((st) & 0xffffu)
 
 #define BCFW_SERIAL_LEN		16
 #define BCFW_LABEL_LEN		32
@@ -145,6 +222,306 @@ struct bcfw_session_open_resp {
 	__le32 session;			/* never 0 */
 	__le32 reserved;
 };
+
+/* ---- Token and PINs ---- */
+
+#define BCFW_PIN_MIN		4	/* bytes; empty PINs are never taken */
+#define BCFW_PIN_MAX		64
+#define BCFW_PIN_TRIES		10	/* failures in a row that lock a PIN */
+
+/* Users, numbered as PKCS#11's CKU_*. */
+#define BCFW_USER_SO		0
+#define BCFW_USER_USER		1
+
+/* Login state of the asking client (bcfw_token_info.login). */
+#define BCFW_LOGIN_NONE		0
+#define BCFW_LOGIN_SO		1
+#define BCFW_LOGIN_USER		2
+
+/*
+ * Token flags: the values of PKCS#11's CKF_* token flags, so the library
+ * may pass them on.  The chip sets only these.
+ */
+#define BCFW_TOKF_RNG			0x00000001u
+#define BCFW_TOKF_LOGIN_REQUIRED	0x00000004u
+#define BCFW_TOKF_USER_PIN_INITIALIZED	0x00000008u
+#define BCFW_TOKF_TOKEN_INITIALIZED	0x00000400u
+#define BCFW_TOKF_USER_PIN_COUNT_LOW	0x00010000u
+#define BCFW_TOKF_USER_PIN_FINAL_TRY	0x00020000u
+#define BCFW_TOKF_USER_PIN_LOCKED	0x00040000u
+#define BCFW_TOKF_SO_PIN_COUNT_LOW	0x00100000u
+#define BCFW_TOKF_SO_PIN_FINAL_TRY	0x00200000u
+#define BCFW_TOKF_SO_PIN_LOCKED		0x00400000u
+
+struct bcfw_token_info {
+	__u8   label[BCFW_LABEL_LEN];	/* space padded */
+	__le32 flags;			/* BCFW_TOKF_* */
+	__le32 login;			/* BCFW_LOGIN_*, of this client */
+	__le32 pin_min;			/* BCFW_PIN_MIN */
+	__le32 pin_max;			/* BCFW_PIN_MAX */
+	__le32 max_tries;		/* BCFW_PIN_TRIES */
+	__le32 user_tries_left;
+	__le32 so_tries_left;
+	__le32 max_sessions;
+	__le32 sessions_in_use;		/* whole chip */
+	__le32 rw_sessions_in_use;	/* whole chip */
+	__le32 max_objects;
+	__le32 objects_in_use;		/* token + session objects */
+	__le32 reserved[8];
+};
+
+struct bcfw_init_token_req {
+	__u8   label[BCFW_LABEL_LEN];	/* space padded, printable ASCII */
+	__le32 pin_len;			/* SO PIN bytes that follow */
+	__le32 reserved;
+};
+
+struct bcfw_pin_req {
+	__le32 pin_len;			/* PIN bytes that follow */
+	__le32 reserved;
+};
+
+struct bcfw_set_pin_req {
+	__le32 old_len;			/* old PIN bytes, then new PIN bytes */
+	__le32 new_len;
+};
+
+struct bcfw_login_req {
+	__le32 user;			/* BCFW_USER_* */
+	__le32 pin_len;			/* PIN bytes that follow */
+};
+
+/* ---- Attributes ---- */
+
+/*
+ * An attribute: this header, then @len value bytes, then zero padding to
+ * the next multiple of 8 (BCFW_ATTR_SPACE).  @type is the CKA_* value.
+ * Values by type class (docs/protocol.md "Attributes"):
+ *   CK_ULONG (CKA_CLASS, CKA_KEY_TYPE, CKA_MODULUS_BITS, CKA_VALUE_LEN,
+ *     CKA_CERTIFICATE_TYPE, ...)   8 bytes, __le64
+ *   CK_BBOOL                        1 byte, 0 or 1
+ *   CK_DATE                         8 ASCII digits YYYYMMDD, or empty
+ *   everything else                 the bytes as PKCS#11 defines them
+ * In a GET_ATTRIBUTES answer @len may instead be BCFW_ATTR_SENSITIVE or
+ * BCFW_ATTR_INVALID, with no value.
+ */
+struct bcfw_attr {
+	__le32 type;
+	__le32 len;
+};
+
+#define BCFW_ATTR_SENSITIVE	0xffffffffu	/* CKR_ATTRIBUTE_SENSITIVE */
+#define BCFW_ATTR_INVALID	0xfffffffeu	/* CKR_ATTRIBUTE_TYPE_INVALID */
+#define BCFW_ALIGN8(n)		(((n) + 7u) & ~7u)
+#define BCFW_ATTR_SPACE(len)	(8u + BCFW_ALIGN8(len))
+
+/* ---- Objects ---- */
+
+/*
+ * Object handles: token objects 1..0x7fffffff, from a counter that
+ * survives restarts and never hands out a handle twice, the same for
+ * every client; session objects have BCFW_HANDLE_SESSION set and belong
+ * to the client that made them.  0 names no object.
+ */
+#define BCFW_HANDLE_SESSION	0x80000000u
+
+/* CREATE/COPY/DESTROY/GET/SET: @handle (0 for CREATE), @count items. */
+struct bcfw_obj_req {
+	__le32 handle;
+	__le32 count;			/* TLVs, or __le32 types for GET */
+};
+
+struct bcfw_handle_resp {
+	__le32 handle;
+	__le32 reserved;
+};
+
+struct bcfw_attrs_resp {
+	__le32 count;			/* TLVs that follow, as requested */
+	__le32 reserved;
+};
+
+#define BCFW_FIND_SESSION_ONLY	0x1	/* only this client's session objects */
+
+/*
+ * Stateless search: matches of the template (@count TLVs) with handle
+ * greater than @after, ascending, at most @max of them.
+ */
+struct bcfw_find_req {
+	__le32 flags;			/* BCFW_FIND_* */
+	__le32 after;			/* 0 to start */
+	__le32 max;			/* 1..BCFW_FIND_MAX */
+	__le32 count;
+};
+
+#define BCFW_FIND_MAX		4096
+
+struct bcfw_find_resp {
+	__le32 count;			/* __le32 handles that follow */
+	__le32 more;			/* 1: more matches after the last */
+};
+
+/* ---- Mechanisms ---- */
+
+/*
+ * A mechanism: CKM_* and @param_len parameter bytes after this header,
+ * padded with zeros to a multiple of 8.  Parameters, by mechanism:
+ *   RSA_PKCS_PSS and SHAx_RSA_PKCS_PSS   struct bcfw_pss_params
+ *   RSA_PKCS_OAEP          struct bcfw_oaep_params + source data
+ *   AES_GCM                struct bcfw_gcm_params + IV + AAD
+ *   AES_CBC_PAD            the 16-byte IV
+ *   ECDH1_DERIVE           struct bcfw_ecdh_params + shared + public data
+ *   AES_KEY_WRAP           none, or the 8-byte IV
+ *   AES_KEY_WRAP_PAD       none, or the 4-byte IV
+ *   others                 none (param_len 0)
+ */
+struct bcfw_mech {
+	__le32 mech;
+	__le32 param_len;
+};
+
+struct bcfw_pss_params {
+	__le32 hash;			/* CKM_SHA_1, CKM_SHA256, ... */
+	__le32 mgf;			/* CKG_MGF1_* */
+	__le32 salt_len;
+	__le32 reserved;
+};
+
+struct bcfw_oaep_params {
+	__le32 hash;			/* CKM_SHA_1 or CKM_SHA256 */
+	__le32 mgf;			/* CKG_MGF1_SHA1 or CKG_MGF1_SHA256 */
+	__le32 source;			/* 0, or CKZ_DATA_SPECIFIED */
+	__le32 source_len;		/* label bytes that follow */
+};
+
+struct bcfw_gcm_params {
+	__le32 iv_len;			/* 1..128; 12 recommended */
+	__le32 aad_len;			/* AAD bytes after the IV */
+	__le32 tag_bits;		/* 96..128, a multiple of 8 */
+	__le32 reserved;
+};
+
+struct bcfw_ecdh_params {
+	__le32 kdf;			/* CKD_NULL */
+	__le32 shared_len;		/* must be 0 with CKD_NULL */
+	__le32 public_len;		/* raw EC point, or DER OCTET STRING */
+	__le32 reserved;
+};
+
+struct bcfw_mech_list {
+	__le32 count;			/* __le32 CKM_* values that follow */
+	__le32 reserved;
+};
+
+struct bcfw_mech_info_req {
+	__le32 mech;
+	__le32 reserved;
+};
+
+/* CK_MECHANISM_INFO: key sizes in bits (bytes for AES), CKF_* flags. */
+struct bcfw_mech_info {
+	__le32 min_key;
+	__le32 max_key;
+	__le64 flags;
+};
+
+/* ---- Keys ---- */
+
+/* mech, its parameters (padded), then @count template TLVs. */
+struct bcfw_genkey_req {
+	__le32 count;
+	__le32 reserved;
+	struct bcfw_mech mech;
+};
+
+/* mech, parameters (padded), public template TLVs, private template TLVs. */
+struct bcfw_genkp_req {
+	__le32 pub_count;
+	__le32 priv_count;
+	struct bcfw_mech mech;
+};
+
+struct bcfw_keypair_resp {
+	__le32 pub;
+	__le32 priv;
+};
+
+/* mech and its parameters (padded) follow; answer: bcfw_out + data. */
+struct bcfw_wrap_req {
+	__le32 wrapping_key;
+	__le32 key;
+	__le32 out_cap;			/* caller's buffer; see bcfw_out */
+	__le32 reserved;
+	struct bcfw_mech mech;
+};
+
+/* mech, parameters (padded), wrapped bytes (padded), template TLVs. */
+struct bcfw_unwrap_req {
+	__le32 unwrapping_key;
+	__le32 wrapped_len;
+	__le32 count;
+	__le32 reserved;
+	struct bcfw_mech mech;
+};
+
+/* mech, parameters (padded), template TLVs. */
+struct bcfw_derive_req {
+	__le32 base_key;
+	__le32 count;
+	struct bcfw_mech mech;
+};
+
+/* ---- Crypto operations ---- */
+
+/*
+ * F_INIT: mech and parameters follow.  With header session 0 it only
+ * checks (key, usage flags, mechanism, login) and keeps no state; with a
+ * session it starts the session's one operation.  DIGEST: key 0.
+ */
+struct bcfw_op_init {
+	__le32 key;
+	__le32 reserved;
+	struct bcfw_mech mech;
+};
+
+/* F_UPDATE: data follows (SIGN, VERIFY, DIGEST: out_cap 0). */
+struct bcfw_op_update {
+	__le32 out_cap;
+	__le32 reserved;
+};
+
+/* F_FINAL: VERIFY_FINAL carries the signature (sig_len bytes). */
+struct bcfw_op_final {
+	__le32 out_cap;
+	__le32 sig_len;
+};
+
+/*
+ * One-shot F: stateless; mech, parameters (padded), then @data_len data
+ * bytes, then (VERIFY) @sig_len signature bytes.  Header session 0 or
+ * any session of the client; the session's operation is not touched.
+ */
+struct bcfw_op_oneshot {
+	__le32 key;			/* 0 for DIGEST */
+	__le32 out_cap;
+	__le32 data_len;
+	__le32 sig_len;
+	struct bcfw_mech mech;
+};
+
+/*
+ * Output of SIGN, ENCRYPT, DECRYPT, DIGEST (UPDATE, FINAL, one-shot) and
+ * WRAP_KEY.  When the output is larger than the request's out_cap, the
+ * chip answers OK with BCFW_OUT_TOO_SMALL, @len the size needed (for
+ * DECRYPT possibly an upper bound) and no data, and consumes nothing: the
+ * operation stays as it was (PKCS#11's length query).
+ */
+struct bcfw_out {
+	__le32 len;
+	__le32 flags;			/* BCFW_OUT_* */
+};
+
+#define BCFW_OUT_TOO_SMALL	0x1
 
 /* ------------------------------------------------------------------ */
 /* ioctl ABI of /dev/bcchipN                                           */
