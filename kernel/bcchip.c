@@ -6,7 +6,8 @@
  * it, set up the admin queue and the I/O queues, and ask the firmware who
  * it is.  Removal marks it REMOVED, stops the chip, fails whatever is
  * still waiting and lets open files keep the per-chip structure alive
- * until they are closed.  docs/driver.md describes the design.
+ * until they are closed.  Resets live in reset.c.  docs/driver.md
+ * describes the design.
  */
 
 #include <linux/delay.h>
@@ -17,6 +18,7 @@
 #include <linux/moduleparam.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "bcchip.h"
 
@@ -24,6 +26,15 @@ unsigned int bcchip_cmd_timeout_ms = 10000;
 module_param_named(cmd_timeout_ms, bcchip_cmd_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(cmd_timeout_ms,
 		 "Default time to wait for a command's completion, in ms (default 10000)");
+
+unsigned int bcchip_recovery_timeout_ms = 70000;
+module_param_named(recovery_timeout_ms, bcchip_recovery_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(recovery_timeout_ms,
+		 "A command in flight for longer is aborted, then the chip reset, in ms (default 70000, longer than any firmware operation)");
+
+static unsigned int max_vectors;
+module_param(max_vectors, uint, 0444);
+MODULE_PARM_DESC(max_vectors, "Most MSI-X vectors per chip (0: one per queue)");
 
 static unsigned int max_io_queues = 4;
 module_param(max_io_queues, uint, 0444);
@@ -43,6 +54,16 @@ enum bcchip_state bcchip_get_state(struct bcchip_dev *bd)
 	return state;
 }
 
+u32 bcchip_generation(struct bcchip_dev *bd)
+{
+	u32 gen;
+
+	spin_lock(&bd->state_lock);
+	gen = bd->generation;
+	spin_unlock(&bd->state_lock);
+	return gen;
+}
+
 void bcchip_set_state(struct bcchip_dev *bd, enum bcchip_state state)
 {
 	spin_lock(&bd->state_lock);
@@ -57,6 +78,7 @@ static void bcchip_dev_release(struct kref *kref)
 	struct bcchip_dev *bd = container_of(kref, struct bcchip_dev, kref);
 
 	ida_destroy(&bd->client_ida);
+	kfree(bd->cpu_queue);
 	pci_dev_put(bd->pdev);
 	kfree(bd);
 }
@@ -87,14 +109,14 @@ static int bcchip_wait_ready(struct bcchip_dev *bd, bool ready)
 	}
 }
 
-static int bcchip_hw_disable(struct bcchip_dev *bd)
+int bcchip_hw_disable(struct bcchip_dev *bd)
 {
 	bcchip_wr(bd, BCCHIP_REG_CC, 0);
 	return bcchip_wait_ready(bd, false);
 }
 
 /* Reset and enable the chip with every queue; bumps the generation. */
-static int bcchip_hw_enable(struct bcchip_dev *bd)
+int bcchip_hw_enable(struct bcchip_dev *bd)
 {
 	struct device *dev = bcchip_pdev_dev(bd);
 	unsigned int qid;
@@ -124,14 +146,46 @@ static int bcchip_hw_enable(struct bcchip_dev *bd)
 	return 0;
 }
 
+/*
+ * Each CPU submits on the I/O queue whose vector is affine to it, so that
+ * its completions interrupt the CPU that waits for them; CPUs left over
+ * (fewer vectors than queues) are spread round robin.
+ */
+static void bcchip_map_cpus(struct bcchip_dev *bd)
+{
+	unsigned int cpu, qid;
+
+	bd->cpu_queue = kcalloc(nr_cpu_ids, sizeof(*bd->cpu_queue),
+				GFP_KERNEL);
+	if (!bd->cpu_queue)
+		return;		/* bcchip_io_queue() falls back to cpu % n */
+	for_each_possible_cpu(cpu)
+		bd->cpu_queue[cpu] = 1 + cpu % bd->nr_io_queues;
+	if (bd->nr_vecs < 1 + bd->nr_io_queues)
+		return;
+	for (qid = 1; qid <= bd->nr_io_queues; qid++) {
+		const struct cpumask *mask = pci_irq_get_affinity(bd->pdev, qid);
+
+		if (!mask)
+			continue;
+		for_each_cpu(cpu, mask)
+			bd->cpu_queue[cpu] = qid;
+	}
+}
+
 static int bcchip_setup_irqs(struct bcchip_dev *bd)
 {
 	struct pci_dev *pdev = bd->pdev;
-	unsigned int v;
+	/* the admin queue's vector 0 is not spread over the CPUs */
+	struct irq_affinity affd = { .pre_vectors = 1 };
+	unsigned int v, want = 1 + bd->nr_io_queues;
 	int nvec, ret;
 
-	nvec = pci_alloc_irq_vectors(pdev, 1, 1 + bd->nr_io_queues,
-				     PCI_IRQ_MSIX);
+	if (max_vectors)
+		want = clamp(max_vectors, 1U, want);
+	nvec = pci_alloc_irq_vectors_affinity(pdev, 1, want,
+					      PCI_IRQ_MSIX | PCI_IRQ_AFFINITY,
+					      &affd);
 	if (nvec < 0) {
 		dev_err(&pdev->dev, "no MSI-X vectors: %d\n", nvec);
 		return nvec;
@@ -153,6 +207,7 @@ static int bcchip_setup_irqs(struct bcchip_dev *bd)
 			return ret;
 		bd->nr_irqs++;
 	}
+	bcchip_map_cpus(bd);
 	return 0;
 }
 
@@ -181,9 +236,13 @@ struct bcchip_info_rsp {
 	struct bcfw_info info;
 } __packed;
 
-static int bcchip_fetch_info(struct bcchip_dev *bd)
+/*
+ * Ask the firmware GET_INFO (client 0) on the admin queue.  The caller
+ * holds hw_lock for reading or owns the chip (probe).
+ */
+int bcchip_fetch_info(struct bcchip_dev *bd, struct bcfw_info *info,
+		      unsigned int timeout_ms)
 {
-	struct device *dev = bcchip_pdev_dev(bd);
 	struct bcchip_info_rsp *rsp;
 	u32 len = 0;
 	int ret;
@@ -191,29 +250,49 @@ static int bcchip_fetch_info(struct bcchip_dev *bd)
 	rsp = kzalloc(sizeof(*rsp), GFP_KERNEL);
 	if (!rsp)
 		return -ENOMEM;
-	ret = bcchip_host_cmd(bd, BCFW_OP_GET_INFO, 0, rsp, sizeof(*rsp), &len);
+	ret = bcchip_host_cmd(bd, BCFW_OP_GET_INFO, 0, rsp, sizeof(*rsp), &len,
+			      timeout_ms);
+	if (ret)
+		goto out;
+	if (len < sizeof(*rsp) || le32_to_cpu(rsp->hdr.magic) != BCFW_MAGIC ||
+	    le32_to_cpu(rsp->hdr.status) != BCFW_S_OK) {
+		dev_err_ratelimited(bcchip_pdev_dev(bd),
+				    "GET_INFO: bad answer (len %u, status %u)\n",
+				    len, le32_to_cpu(rsp->hdr.status));
+		ret = -EIO;
+		goto out;
+	}
+	memcpy(info, &rsp->info, sizeof(*info));
+out:
+	kfree(rsp);
+	return ret;
+}
+
+static int bcchip_identify(struct bcchip_dev *bd)
+{
+	struct device *dev = bcchip_pdev_dev(bd);
+	struct bcfw_info *info;
+	int ret;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return -ENOMEM;
+	ret = bcchip_fetch_info(bd, info, 0);
 	if (ret) {
 		dev_err(dev, "GET_INFO failed: %d\n", ret);
 		goto out;
 	}
-	if (len < sizeof(*rsp) || le32_to_cpu(rsp->hdr.magic) != BCFW_MAGIC ||
-	    le32_to_cpu(rsp->hdr.status) != BCFW_S_OK) {
-		dev_err(dev, "GET_INFO: bad answer (len %u, status %u)\n",
-			len, le32_to_cpu(rsp->hdr.status));
-		ret = -EIO;
-		goto out;
-	}
-	bcchip_copy_text(bd->serial, rsp->info.serial, sizeof(bd->serial));
-	bcchip_copy_text(bd->label, rsp->info.label, sizeof(bd->label));
-	bcchip_copy_text(bd->model, rsp->info.model, sizeof(bd->model));
-	bd->fw_major = rsp->info.fw_major;
-	bd->fw_minor = rsp->info.fw_minor;
-	bd->max_sessions = le32_to_cpu(rsp->info.max_sessions);
+	bcchip_copy_text(bd->serial, info->serial, sizeof(bd->serial));
+	bcchip_copy_text(bd->label, info->label, sizeof(bd->label));
+	bcchip_copy_text(bd->model, info->model, sizeof(bd->model));
+	bd->fw_major = info->fw_major;
+	bd->fw_minor = info->fw_minor;
+	bd->max_sessions = le32_to_cpu(info->max_sessions);
 	dev_info(dev, "firmware %u.%u, serial %.*s, %u I/O queues of %u, %u vectors\n",
 		 bd->fw_major, bd->fw_minor, BCFW_SERIAL_LEN, bd->serial,
 		 bd->nr_io_queues, bd->io_depth, bd->nr_vecs);
 out:
-	kfree(rsp);
+	kfree(info);
 	return ret;
 }
 
@@ -286,6 +365,8 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	kref_init(&bd->kref);
 	init_rwsem(&bd->hw_lock);
 	spin_lock_init(&bd->state_lock);
+	mutex_init(&bd->info_lock);
+	bcchip_recovery_init(bd);
 	ida_init(&bd->client_ida);
 	bd->state = BCCHIP_STATE_PROBING;
 	bd->minor = -1;
@@ -319,19 +400,24 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_disable;
 	bcchip_set_state(bd, BCCHIP_STATE_LIVE);
 
-	ret = bcchip_fetch_info(bd);
+	ret = bcchip_identify(bd);
 	if (ret)
 		goto err_disable;
 	ret = bcchip_cdev_add(bd);
 	if (ret)
 		goto err_disable;
+	bcchip_debugfs_add(bd);
+	/* what AER's slot_reset restores after a secondary bus reset */
+	pci_save_state(pdev);
+	bcchip_recovery_start(bd);
 	return 0;
 
 err_disable:
 	bcchip_set_state(bd, BCCHIP_STATE_DEAD);
 	bcchip_hw_disable(bd);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
-		bcchip_queue_abort_all(&bd->queues[qid]);
+		bcchip_queue_abort_all(&bd->queues[qid], BCCHIP_TAG_HOST_ABORT,
+				       -ENODEV);
 err_put:
 	bcchip_free_irqs(bd);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
@@ -346,14 +432,17 @@ static void bcchip_remove(struct pci_dev *pdev)
 	struct bcchip_dev *bd = pci_get_drvdata(pdev);
 	unsigned int qid;
 
-	/* no new opens; open files keep @bd but see REMOVED */
+	/* no new opens, no sysfs users; open files keep @bd but see REMOVED */
 	bcchip_cdev_del(bd);
 	bcchip_set_state(bd, BCCHIP_STATE_REMOVED);
+	bcchip_recovery_stop(bd);
+	bcchip_debugfs_del(bd);
 
 	/* stop the chip before failing waiters: no DMA after this */
 	bcchip_hw_disable(bd);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
-		bcchip_queue_abort_all(&bd->queues[qid]);
+		bcchip_queue_abort_all(&bd->queues[qid], BCCHIP_TAG_HOST_ABORT,
+				       -ENODEV);
 
 	/* wait for every ioctl and release still using the hardware */
 	down_write(&bd->hw_lock);
@@ -366,12 +455,20 @@ static void bcchip_remove(struct pci_dev *pdev)
 	bcchip_dev_put(bd);
 }
 
+/* Power-off or kexec: stop the chip for good, and its watchdog with it. */
 static void bcchip_shutdown(struct pci_dev *pdev)
 {
 	struct bcchip_dev *bd = pci_get_drvdata(pdev);
+	unsigned int qid;
 
-	if (bd)
-		bcchip_hw_disable(bd);
+	if (!bd)
+		return;
+	bcchip_set_state(bd, BCCHIP_STATE_REMOVED);
+	bcchip_recovery_stop(bd);
+	bcchip_hw_disable(bd);
+	for (qid = 0; qid <= bd->nr_io_queues; qid++)
+		bcchip_queue_abort_all(&bd->queues[qid], BCCHIP_TAG_HOST_ABORT,
+				       -ENODEV);
 }
 
 static const struct pci_device_id bcchip_ids[] = {
@@ -386,6 +483,7 @@ static struct pci_driver bcchip_driver = {
 	.probe		= bcchip_probe,
 	.remove		= bcchip_remove,
 	.shutdown	= bcchip_shutdown,
+	.err_handler	= &bcchip_err_handlers,
 };
 
 static int __init bcchip_init(void)
@@ -397,15 +495,19 @@ static int __init bcchip_init(void)
 	ret = bcchip_cdev_init();
 	if (ret)
 		return ret;
+	bcchip_debugfs_init();
 	ret = pci_register_driver(&bcchip_driver);
-	if (ret)
+	if (ret) {
+		bcchip_debugfs_exit();
 		bcchip_cdev_exit();
+	}
 	return ret;
 }
 
 static void __exit bcchip_exit(void)
 {
 	pci_unregister_driver(&bcchip_driver);
+	bcchip_debugfs_exit();
 	bcchip_cdev_exit();
 }
 

@@ -10,12 +10,14 @@
 #include <linux/completion.h>
 #include <linux/idr.h>
 #include <linux/kref.h>
+#include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/rwsem.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include "../uapi/linux/bcchip.h"
 
 #include "bcchip_hw.h"
@@ -25,6 +27,12 @@
 #define BCCHIP_MAX_FRAME_LIMIT	SZ_1M
 
 extern unsigned int bcchip_cmd_timeout_ms;
+extern unsigned int bcchip_recovery_timeout_ms;
+
+/* How long the device has to honour an ABORT before the chip is reset. */
+#define BCCHIP_ABORT_TIMEOUT_MS	2000
+/* How often the watchdog looks at the chip and its commands. */
+#define BCCHIP_WATCHDOG_MS	1000
 
 /* Life cycle of one tag (command slot) of a queue. */
 enum bcchip_tag_state {
@@ -48,19 +56,29 @@ struct bcchip_tag {
 	/* filled on completion */
 	u16 dev_status;		/* enum bcchip_dev_status, or U16_MAX: host abort */
 	u32 resp_len;
+	/* recovery (watchdog), under the queue lock */
+	unsigned long submitted;	/* jiffies */
+	unsigned long abort_at;		/* jiffies the ABORT was written */
+	bool abort_sent;
 };
 
 #define BCCHIP_TAG_HOST_ABORT	U16_MAX
 
 struct bcchip_queue {
 	struct bcchip_dev *bd;
-	spinlock_t lock;	/* ring indices, tag states, @dead */
+	spinlock_t lock;	/* ring indices, tag states, @dead, counters */
 	u16 qid;
 	u16 depth;		/* ring entries; depth - 1 tags */
 	u16 sq_tail;
 	u16 cq_head;
 	u8 phase;
 	bool dead;
+	bool db_pending;	/* a submitter is about to ring the doorbell */
+	int dead_errno;		/* what callers get while @dead */
+	u64 nr_submitted;
+	u64 nr_doorbells;
+	u64 nr_completed;
+	u64 nr_aborts;
 	struct bcchip_sqe *sq;
 	dma_addr_t sq_dma;
 	struct bcchip_cqe *cq;
@@ -87,9 +105,22 @@ struct bcchip_dev {
 	 * marked the device removed, so no user outlives the PCI device.
 	 */
 	struct rw_semaphore hw_lock;
-	spinlock_t state_lock;		/* @state, @generation */
+	spinlock_t state_lock;		/* @state, @generation, @reset_* */
 	enum bcchip_state state;
 	u32 generation;
+	u32 reset_count;		/* resets since probe */
+	const char *reset_reason;	/* of the reset asked for or last done */
+	u32 reset_asked_gen;		/* generation when the work was queued */
+
+	/* recovery: reset.c */
+	struct mutex reset_mutex;	/* one reset at a time */
+	struct work_struct reset_work;
+	struct delayed_work watchdog;
+	atomic_t stalled_aborts;	/* aborts since the firmware last answered */
+	unsigned long last_progress;	/* jiffies of its last answer */
+	struct mutex info_lock;		/* one sysfs GET_INFO at a time */
+	struct dentry *debugfs;
+	u16 *cpu_queue;			/* CPU -> I/O queue */
 
 	int minor;
 	dev_t devt;
@@ -135,13 +166,39 @@ static inline struct device *bcchip_pdev_dev(struct bcchip_dev *bd)
 
 enum bcchip_state bcchip_get_state(struct bcchip_dev *bd);
 void bcchip_set_state(struct bcchip_dev *bd, enum bcchip_state state);
+u32 bcchip_generation(struct bcchip_dev *bd);
 void bcchip_dev_put(struct bcchip_dev *bd);
+int bcchip_hw_disable(struct bcchip_dev *bd);
+int bcchip_hw_enable(struct bcchip_dev *bd);
+int bcchip_fetch_info(struct bcchip_dev *bd, struct bcfw_info *info,
+		      unsigned int timeout_ms);
+
+/* reset.c */
+void bcchip_recovery_init(struct bcchip_dev *bd);
+void bcchip_recovery_start(struct bcchip_dev *bd);
+void bcchip_recovery_stop(struct bcchip_dev *bd);
+void bcchip_schedule_reset(struct bcchip_dev *bd, const char *reason);
+int bcchip_reset(struct bcchip_dev *bd, const char *reason);
+extern const struct pci_error_handlers bcchip_err_handlers;
+
+/* sysfs.c */
+extern const struct attribute_group *bcchip_dev_groups[];
+
+/* debugfs.c */
+void bcchip_debugfs_init(void);
+void bcchip_debugfs_exit(void);
+void bcchip_debugfs_add(struct bcchip_dev *bd);
+void bcchip_debugfs_del(struct bcchip_dev *bd);
 
 /* queue.c */
 int bcchip_queue_alloc(struct bcchip_dev *bd, u16 qid, u16 depth);
 void bcchip_queue_program(struct bcchip_queue *q);
-void bcchip_queue_abort_all(struct bcchip_queue *q);
+void bcchip_queue_abort_all(struct bcchip_queue *q, u16 dev_status,
+			    int dead_errno);
 void bcchip_queue_wipe(struct bcchip_queue *q);
+unsigned int bcchip_queue_reap(struct bcchip_queue *q);
+bool bcchip_queue_check_timeouts(struct bcchip_queue *q,
+				 unsigned int timeout_ms, const char **why);
 irqreturn_t bcchip_irq(int irq, void *data);
 struct bcchip_tag *bcchip_tag_get(struct bcchip_queue *q, bool intr,
 				  unsigned int timeout_ms);
@@ -150,7 +207,8 @@ int bcchip_tag_exec(struct bcchip_queue *q, struct bcchip_tag **tagp,
 		    u32 client, unsigned int timeout_ms, bool intr);
 struct bcchip_queue *bcchip_io_queue(struct bcchip_dev *bd);
 int bcchip_host_cmd(struct bcchip_dev *bd, u16 opcode, u32 client,
-		    void *resp, u32 resp_size, u32 *resp_len);
+		    void *resp, u32 resp_size, u32 *resp_len,
+		    unsigned int timeout_ms);
 
 /* cdev.c */
 int bcchip_cdev_init(void);

@@ -33,6 +33,8 @@
 #define BCCHIP_CSTS_RDY		BIT(0)
 #define BCCHIP_CSTS_CFS		BIT(1)
 #define BCCHIP_CSTS_FWLINK	BIT(2)
+#define BCCHIP_REG_ABORT	0x028			/* WO: qid << 16 | cid */
+#define BCCHIP_ABORT_CMD(qid, cid)	((u32)(qid) << 16 | (cid))
 
 #define BCCHIP_REG_Q(q)		(0x100 + 0x20 * (q))
 #define BCCHIP_Q_SQB_LO		0x00

@@ -82,8 +82,12 @@ static int bcchip_release(struct inode *inode, struct file *file)
 	down_read(&bd->hw_lock);
 	if (bcchip_get_state(bd) == BCCHIP_STATE_LIVE) {
 		ret = bcchip_host_cmd(bd, BCFW_OP_CLIENT_CLOSE, client->id,
-				      NULL, 0, NULL);
-		if (ret) {
+				      NULL, 0, NULL, 0);
+		/*
+		 * ECANCELED, EAGAIN: a reset dropped the command, and the
+		 * reset itself made the firmware forget every client.
+		 */
+		if (ret && ret != -ECANCELED && ret != -EAGAIN) {
 			dev_warn_ratelimited(bcchip_pdev_dev(bd),
 					     "client %u: CLIENT_CLOSE failed: %d\n",
 					     client->id, ret);
@@ -117,16 +121,6 @@ static int bcchip_state_errno(struct bcchip_dev *bd)
 	default:
 		return -EAGAIN;
 	}
-}
-
-static u32 bcchip_generation(struct bcchip_dev *bd)
-{
-	u32 gen;
-
-	spin_lock(&bd->state_lock);
-	gen = bd->generation;
-	spin_unlock(&bd->state_lock);
-	return gen;
 }
 
 static long bcchip_ioc_info(struct bcchip_client *client,
@@ -340,8 +334,9 @@ int bcchip_cdev_add(struct bcchip_dev *bd)
 	if (ret)
 		goto err_cdev;
 
-	chardev = device_create(&bcchip_class, parent, bd->devt, bd,
-				BCCHIP_DRV_NAME "%d", minor);
+	chardev = device_create_with_groups(&bcchip_class, parent, bd->devt,
+					    bd, bcchip_dev_groups,
+					    BCCHIP_DRV_NAME "%d", minor);
 	if (IS_ERR(chardev)) {
 		ret = PTR_ERR(chardev);
 		goto err_cdev;

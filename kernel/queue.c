@@ -28,6 +28,7 @@ int bcchip_queue_alloc(struct bcchip_dev *bd, u16 qid, u16 depth)
 	q->qid = qid;
 	q->depth = depth;
 	q->nr_tags = depth - 1;
+	q->dead_errno = -ENODEV;
 	spin_lock_init(&q->lock);
 	init_waitqueue_head(&q->tag_wait);
 
@@ -69,6 +70,7 @@ void bcchip_queue_program(struct bcchip_queue *q)
 	q->cq_head = 0;
 	q->phase = 1;
 	q->dead = false;
+	q->db_pending = false;
 	spin_unlock_irqrestore(&q->lock, flags);
 
 	bcchip_wr(bd, base + BCCHIP_Q_CTL, 0);
@@ -102,10 +104,13 @@ static void bcchip_tag_free_locked(struct bcchip_queue *q,
 }
 
 /*
- * Fail every command of @q with a host abort and refuse new ones, for
- * removal.  The device must no longer be running commands of this queue.
+ * Fail every command of @q with @dev_status (BCCHIP_TAG_HOST_ABORT for
+ * removal, ABORTED for a reset) and refuse new ones with @dead_errno
+ * until the queue is programmed again.  The device must no longer be
+ * running commands of this queue (CC.EN = 0 drops them).
  */
-void bcchip_queue_abort_all(struct bcchip_queue *q)
+void bcchip_queue_abort_all(struct bcchip_queue *q, u16 dev_status,
+			    int dead_errno)
 {
 	unsigned long flags;
 	unsigned int i;
@@ -114,11 +119,12 @@ void bcchip_queue_abort_all(struct bcchip_queue *q)
 		return;
 	spin_lock_irqsave(&q->lock, flags);
 	q->dead = true;
+	q->dead_errno = dead_errno;
 	for (i = 0; i < q->nr_tags; i++) {
 		struct bcchip_tag *tag = &q->tags[i];
 
 		if (tag->state == BCCHIP_TAG_INFLIGHT) {
-			tag->dev_status = BCCHIP_TAG_HOST_ABORT;
+			tag->dev_status = dev_status;
 			tag->resp_len = 0;
 			tag->state = BCCHIP_TAG_DONE;
 			complete(&tag->done);
@@ -150,14 +156,21 @@ static void bcchip_complete_one(struct bcchip_queue *q,
 {
 	struct device *dev = bcchip_pdev_dev(q->bd);
 	u16 cid = le16_to_cpu(cqe->cid);
+	u16 sqid = le16_to_cpu(cqe->sq_id);
 	struct bcchip_tag *tag;
 
-	if (cid >= q->nr_tags) {
-		dev_warn_ratelimited(dev, "queue %u: completion for bad cid %u\n",
-				     q->qid, cid);
+	if (cid >= q->nr_tags || sqid != q->qid) {
+		dev_warn_ratelimited(dev, "queue %u: completion for bad cid %u (queue %u)\n",
+				     q->qid, cid, sqid);
 		return;
 	}
 	tag = &q->tags[cid];
+	q->nr_completed++;
+	/* any answer but an abort shows that the chip makes progress */
+	if (BCCHIP_CQE_STATUS(status) != BCCHIP_DS_ABORTED) {
+		atomic_set(&q->bd->stalled_aborts, 0);
+		WRITE_ONCE(q->bd->last_progress, jiffies);
+	}
 	switch (tag->state) {
 	case BCCHIP_TAG_INFLIGHT:
 		tag->dev_status = BCCHIP_CQE_STATUS(status);
@@ -177,13 +190,18 @@ static void bcchip_complete_one(struct bcchip_queue *q,
 }
 
 /* Reap every completion the device has posted; returns how many. */
-static unsigned int bcchip_queue_reap(struct bcchip_queue *q)
+unsigned int bcchip_queue_reap(struct bcchip_queue *q)
 {
 	unsigned int n = 0;
 	unsigned long flags;
 
 	spin_lock_irqsave(&q->lock, flags);
-	for (;;) {
+	/*
+	 * A dead queue's commands were all failed by the host: entries the
+	 * device posted before it was stopped answer nothing any more, and
+	 * programming the queue again clears them.
+	 */
+	while (!q->dead) {
 		struct bcchip_cqe *cqe = &q->cq[q->cq_head];
 		u16 status = le16_to_cpu(READ_ONCE(cqe->status));
 
@@ -224,7 +242,7 @@ static bool bcchip_tag_try_get(struct bcchip_queue *q,
 
 	spin_lock_irqsave(&q->lock, flags);
 	if (q->dead) {
-		*err = -ENODEV;
+		*err = q->dead_errno;
 		got = true;
 		goto out;
 	}
@@ -244,7 +262,8 @@ out:
 /*
  * Reserve a tag, waiting at most @timeout_ms for one (they may all be
  * held by commands the device has not completed).  Returns an ERR_PTR:
- * -ENODEV (queue torn down), -ETIMEDOUT, -EINTR.
+ * the queue's dead_errno (-ENODEV: removed, -EAGAIN: being reset),
+ * -ETIMEDOUT, -EINTR.
  */
 struct bcchip_tag *bcchip_tag_get(struct bcchip_queue *q, bool intr,
 				  unsigned int timeout_ms)
@@ -327,15 +346,20 @@ int bcchip_tag_exec(struct bcchip_queue *q, struct bcchip_tag **tagp,
 	struct bcchip_sqe *sqe;
 	unsigned long flags;
 	long ret;
+	bool ring;
+	int err;
 
 	spin_lock_irqsave(&q->lock, flags);
 	if (q->dead) {
+		err = q->dead_errno;
 		spin_unlock_irqrestore(&q->lock, flags);
-		return -ENODEV;
+		return err;
 	}
 	reinit_completion(&tag->done);
 	tag->state = BCCHIP_TAG_INFLIGHT;
 	tag->resp_len = 0;
+	tag->submitted = jiffies;
+	tag->abort_sent = false;
 	sqe = &q->sq[q->sq_tail];
 	memset(sqe, 0, sizeof(*sqe));
 	sqe->cid = cpu_to_le16(tag->cid);
@@ -346,10 +370,28 @@ int bcchip_tag_exec(struct bcchip_queue *q, struct bcchip_tag **tagp,
 	sqe->resp_cap = cpu_to_le32(tag->resp_cap);
 	if (++q->sq_tail == q->depth)
 		q->sq_tail = 0;
-	/* entry and frame must be visible before the doorbell */
-	dma_wmb();
-	bcchip_wr(q->bd, BCCHIP_REG_SQTDBL(q->qid), q->sq_tail);
+	q->nr_submitted++;
+	/*
+	 * Doorbell batching: the first submitter to find no doorbell pending
+	 * rings it, after letting the lock go once so that submitters
+	 * spinning on it can add their entries; one MMIO write then
+	 * publishes them all.  Later submitters see it pending and rely on
+	 * that write, which happens after their entry is in the ring.
+	 */
+	ring = !q->db_pending;
+	q->db_pending = true;
 	spin_unlock_irqrestore(&q->lock, flags);
+	if (ring) {
+		spin_lock_irqsave(&q->lock, flags);
+		q->db_pending = false;
+		if (!q->dead) {
+			/* entries and frames visible before the doorbell */
+			dma_wmb();
+			bcchip_wr(q->bd, BCCHIP_REG_SQTDBL(q->qid), q->sq_tail);
+			q->nr_doorbells++;
+		}
+		spin_unlock_irqrestore(&q->lock, flags);
+	}
 
 	if (intr)
 		ret = wait_for_completion_interruptible_timeout(&tag->done,
@@ -378,25 +420,104 @@ int bcchip_tag_exec(struct bcchip_queue *q, struct bcchip_tag **tagp,
 	return bcchip_status_errno(q, tag);
 }
 
+/*
+ * The watchdog's look at one queue: commands in flight for longer than
+ * @timeout_ms are first looked for in the completion ring (a lost
+ * interrupt), then aborted.  An abort the device does not honour, or a
+ * second abort while the firmware has answered nothing since the first
+ * and for @timeout_ms, means the chip needs a reset: returns true and
+ * sets @why.  A firmware that is only busy (every engine held by slow
+ * commands) keeps answering something, so it costs the slow commands an
+ * abort each, never everyone's sessions.
+ */
+bool bcchip_queue_check_timeouts(struct bcchip_queue *q,
+				 unsigned int timeout_ms, const char **why)
+{
+	struct bcchip_dev *bd = q->bd;
+	struct device *dev = bcchip_pdev_dev(bd);
+	unsigned long limit = msecs_to_jiffies(timeout_ms);
+	unsigned long abort_limit = msecs_to_jiffies(BCCHIP_ABORT_TIMEOUT_MS);
+	unsigned long flags, now = jiffies;
+	bool overdue = false, reset = false;
+	unsigned int i;
+
+	if (!q->tags)
+		return false;
+	spin_lock_irqsave(&q->lock, flags);
+	for (i = 0; i < q->nr_tags && !overdue; i++) {
+		struct bcchip_tag *tag = &q->tags[i];
+
+		overdue = (tag->state == BCCHIP_TAG_INFLIGHT ||
+			   tag->state == BCCHIP_TAG_ABANDONED) &&
+			  time_after(now, tag->submitted + limit);
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	if (!overdue)
+		return false;
+
+	/* poll first: the completion may be there without its interrupt */
+	if (bcchip_queue_reap(q))
+		dev_warn_ratelimited(dev, "queue %u: completions found by polling\n",
+				     q->qid);
+
+	spin_lock_irqsave(&q->lock, flags);
+	for (i = 0; i < q->nr_tags && !reset && !q->dead; i++) {
+		struct bcchip_tag *tag = &q->tags[i];
+
+		if ((tag->state != BCCHIP_TAG_INFLIGHT &&
+		     tag->state != BCCHIP_TAG_ABANDONED) ||
+		    !time_after(now, tag->submitted + limit))
+			continue;
+		if (tag->abort_sent) {
+			if (time_after(now, tag->abort_at + abort_limit)) {
+				*why = "abort not honoured";
+				reset = true;
+			}
+			continue;
+		}
+		if (atomic_inc_return(&bd->stalled_aborts) > 1 &&
+		    time_after(now, READ_ONCE(bd->last_progress) + limit)) {
+			*why = "firmware unresponsive";
+			reset = true;
+		}
+		dev_notice_ratelimited(dev, "queue %u cid %u: no completion after %u ms, aborting\n",
+				       q->qid, tag->cid,
+				       jiffies_to_msecs(now - tag->submitted));
+		tag->abort_sent = true;
+		tag->abort_at = now;
+		q->nr_aborts++;
+		bcchip_wr(bd, BCCHIP_REG_ABORT,
+			  BCCHIP_ABORT_CMD(q->qid, tag->cid));
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	return reset;
+}
+
 struct bcchip_queue *bcchip_io_queue(struct bcchip_dev *bd)
 {
-	return &bd->queues[1 + raw_smp_processor_id() % bd->nr_io_queues];
+	unsigned int cpu = raw_smp_processor_id();
+
+	if (bd->cpu_queue && cpu < nr_cpu_ids)
+		return &bd->queues[bd->cpu_queue[cpu]];
+	return &bd->queues[1 + cpu % bd->nr_io_queues];
 }
 
 /*
  * Send a header-only host command on the admin queue, not interruptible
- * (it also runs from release at process exit), bounded by cmd_timeout_ms.
+ * (it also runs from release at process exit), bounded by @timeout_ms
+ * (0: cmd_timeout_ms).
  */
 int bcchip_host_cmd(struct bcchip_dev *bd, u16 opcode, u32 client,
-		    void *resp, u32 resp_size, u32 *resp_len)
+		    void *resp, u32 resp_size, u32 *resp_len,
+		    unsigned int timeout_ms)
 {
 	struct bcchip_queue *q = &bd->queues[BCCHIP_ADMIN_QID];
-	unsigned int timeout_ms;
 	struct bcchip_tag *tag;
 	struct bcfw_hdr *hdr;
 	int ret;
 
-	timeout_ms = max(1U, READ_ONCE(bcchip_cmd_timeout_ms));
+	if (!timeout_ms)
+		timeout_ms = max(1U, READ_ONCE(bcchip_cmd_timeout_ms));
 	tag = bcchip_tag_get(q, false, timeout_ms);
 	if (IS_ERR(tag))
 		return PTR_ERR(tag);

@@ -33,6 +33,9 @@ CK_RV bc_ckr_from_errno(int err)
 
 CK_RV bc_ckr_from_fw(uint32_t fw_status)
 {
+	/* Cryptoki-level refusals carry their CKR_* themselves. */
+	if (BCFW_S_IS_CKR(fw_status))
+		return (CK_RV)BCFW_S_CKR_RV(fw_status);
 	switch (fw_status) {
 	case BCFW_S_OK:
 		return CKR_OK;

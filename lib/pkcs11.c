@@ -128,7 +128,7 @@ static void register_atfork(void)
  */
 static void drop_inherited(void)
 {
-	bc_sessions_release(bc_g.buckets);
+	bc_sessions_release(bc_g.buckets, 0);
 	bc_slots_release(bc_g.slots, bc_g.nslots, 0);
 	memset(&bc_g, 0, sizeof(bc_g));
 	if (state_mutex)
@@ -226,7 +226,7 @@ BC_EXPORT CK_RV C_Finalize(CK_VOID_PTR pReserved)
 	memset(&bc_g, 0, sizeof(bc_g));
 	bc_unlock();
 	/* Closing a transport ends its chip client and all its sessions. */
-	bc_sessions_release(buckets);
+	bc_sessions_release(buckets, 1);
 	bc_slots_release(slots, nslots, 1);
 	destroy_mutex_fn(state_mutex);
 	state_mutex = NULL;

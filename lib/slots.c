@@ -22,15 +22,8 @@ void bc_pad(unsigned char *field, size_t len, const char *s)
 	memcpy(field, s, n);
 }
 
-/* Chip text fields arrive space padded; keep them printable for clients. */
-static void copy_field(unsigned char *dst, const uint8_t *src, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : ' ';
-}
-
 static int slot_connect(const char *device, struct bc_transport **out,
-			struct bc_chip_info *info)
+			struct bc_chip_info *info, uint32_t *gen)
 {
 	struct bc_transport *t;
 	struct bc_info bi;
@@ -45,6 +38,7 @@ static int slot_connect(const char *device, struct bc_transport **out,
 		return ret;
 	}
 	*info = bi.chip;
+	*gen = bi.generation;
 	*out = t;
 	return 0;
 }
@@ -67,9 +61,20 @@ int bc_slots_init(void)
 
 		s->device = devs[i];
 		devs[i] = NULL;
+		s->epoch = 1;
+		s->login = BC_NOBODY;
 		/* An unreachable chip is a slot without a token, not an error. */
-		if (slot_connect(s->device, &s->t, &s->info))
+		if (slot_connect(s->device, &s->t, &s->info, &s->gen))
 			s->t = NULL;
+		if (bc_pool_init(&s->pool, s->epoch, s->info.max_sessions)) {
+			bc_transport_close(s->t);
+			free(s->device);
+			/* Frees the slots before this one and the array. */
+			bc_slots_release(bc_g.slots, (CK_ULONG)i, 1);
+			bc_g.slots = NULL;
+			bc_devices_free(devs, n);
+			return -ENOMEM;
+		}
 	}
 	bc_g.nslots = (CK_ULONG)n;
 	bc_devices_free(devs, n);
@@ -89,6 +94,14 @@ void bc_slots_release(struct bc_slot *slots, CK_ULONG n, int orderly)
 			drop(s->retired[j]);
 		free(s->retired);
 		free(s->device);
+		/*
+		 * After fork() a parent thread may have held the pool's lock:
+		 * only its memory is ours to free.
+		 */
+		if (orderly)
+			bc_pool_destroy(&s->pool);
+		else
+			free(s->pool.idle);
 	}
 	free(slots);
 }
@@ -105,6 +118,7 @@ CK_RV bc_slot_transport(CK_SLOT_ID id, struct bc_transport **t,
 	struct bc_chip_info ci;
 	struct bc_slot *s;
 	const char *device;
+	uint32_t gen;
 
 	bc_lock();
 	if (id >= bc_g.nslots) {
@@ -119,15 +133,10 @@ CK_RV bc_slot_transport(CK_SLOT_ID id, struct bc_transport **t,
 		bc_unlock();
 		return CKR_OK;
 	}
-	if (s->dead && s->sessions) {
-		/* Those sessions must be closed before a new connection. */
-		bc_unlock();
-		return CKR_DEVICE_REMOVED;
-	}
 	device = s->device;	/* immutable until C_Finalize */
 	bc_unlock();
 
-	if (slot_connect(device, &nt, &ci))
+	if (slot_connect(device, &nt, &ci, &gen))
 		return CKR_TOKEN_NOT_PRESENT;
 
 	bc_lock();
@@ -147,6 +156,8 @@ CK_RV bc_slot_transport(CK_SLOT_ID id, struct bc_transport **t,
 		s->dead = 0;
 		s->info = ci;
 		nt = NULL;
+		/* A new connection is a new chip client: nothing carries over. */
+		bc_slot_new_epoch_locked(s, gen);
 	}
 	*t = s->t;
 	if (info)
@@ -155,6 +166,17 @@ CK_RV bc_slot_transport(CK_SLOT_ID id, struct bc_transport **t,
 	/* Another thread connected first: ours is surplus. */
 	bc_transport_close(nt);
 	return CKR_OK;
+}
+
+void bc_slot_new_epoch_locked(struct bc_slot *s, uint32_t gen)
+{
+	s->epoch++;
+	if (!s->epoch)
+		s->epoch = 1;
+	s->gen = gen;
+	s->login = BC_NOBODY;
+	bc_sessions_drop_slot_locked((CK_SLOT_ID)(s - bc_g.slots));
+	bc_pool_reset_locked(&s->pool, s->epoch, s->info.max_sessions);
 }
 
 void bc_slot_failed(CK_SLOT_ID id, struct bc_transport *t, int err)
@@ -246,96 +268,3 @@ BC_EXPORT CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 	return CKR_OK;
 }
 
-BC_EXPORT CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
-{
-	struct bc_transport *t;
-	struct bc_info bi;
-	CK_RV rv = bc_check_init();
-	int ret;
-
-	if (rv != CKR_OK)
-		return rv;
-	if (!pInfo)
-		return CKR_ARGUMENTS_BAD;
-	rv = bc_slot_transport(slotID, &t, NULL);
-	if (rv != CKR_OK)
-		return rv;
-	ret = bc_transport_info(t, &bi);
-	if (ret) {
-		bc_slot_failed(slotID, t, ret);
-		return bc_ckr_from_errno(ret);
-	}
-	memset(pInfo, 0, sizeof(*pInfo));
-	copy_field(pInfo->label, bi.chip.label, sizeof(pInfo->label));
-	copy_field(pInfo->manufacturerID, bi.chip.manufacturer,
-		   sizeof(pInfo->manufacturerID));
-	copy_field(pInfo->model, bi.chip.model, sizeof(pInfo->model));
-	copy_field(pInfo->serialNumber, bi.chip.serial,
-		   sizeof(pInfo->serialNumber));
-	pInfo->flags = CKF_RNG | CKF_TOKEN_INITIALIZED;
-	pInfo->ulMaxSessionCount = bi.chip.max_sessions;
-	pInfo->ulMaxRwSessionCount = bi.chip.max_sessions;
-	bc_lock();
-	pInfo->ulSessionCount = bc_g.slots[slotID].sessions;
-	pInfo->ulRwSessionCount = bc_g.slots[slotID].rw_sessions;
-	bc_unlock();
-	pInfo->ulMaxPinLen = BC_MAX_PIN_LEN;
-	pInfo->ulMinPinLen = BC_MIN_PIN_LEN;
-	pInfo->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
-	pInfo->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
-	pInfo->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
-	pInfo->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
-	pInfo->hardwareVersion.major = bi.chip.hw_major;
-	pInfo->hardwareVersion.minor = bi.chip.hw_minor;
-	pInfo->firmwareVersion.major = bi.chip.fw_major;
-	pInfo->firmwareVersion.minor = bi.chip.fw_minor;
-	/* No CKF_CLOCK_ON_TOKEN: the field is blank. */
-	memset(pInfo->utcTime, ' ', sizeof(pInfo->utcTime));
-	return CKR_OK;
-}
-
-static CK_RV check_slot(CK_SLOT_ID id)
-{
-	CK_RV rv = CKR_OK;
-
-	bc_lock();
-	if (id >= bc_g.nslots)
-		rv = CKR_SLOT_ID_INVALID;
-	bc_unlock();
-	return rv;
-}
-
-/* No mechanisms yet: the key store and signing come in later. */
-BC_EXPORT CK_RV C_GetMechanismList(CK_SLOT_ID slotID,
-				   CK_MECHANISM_TYPE_PTR pMechanismList,
-				   CK_ULONG_PTR pulCount)
-{
-	CK_RV rv = bc_check_init();
-
-	(void)pMechanismList;
-	if (rv != CKR_OK)
-		return rv;
-	if (!pulCount)
-		return CKR_ARGUMENTS_BAD;
-	rv = check_slot(slotID);
-	if (rv != CKR_OK)
-		return rv;
-	*pulCount = 0;
-	return CKR_OK;
-}
-
-BC_EXPORT CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
-				   CK_MECHANISM_INFO_PTR pInfo)
-{
-	CK_RV rv = bc_check_init();
-
-	(void)type;
-	if (rv != CKR_OK)
-		return rv;
-	if (!pInfo)
-		return CKR_ARGUMENTS_BAD;
-	rv = check_slot(slotID);
-	if (rv != CKR_OK)
-		return rv;
-	return CKR_MECHANISM_INVALID;
-}

@@ -5,7 +5,8 @@
 SELFTEST_KSRC := /var/cache/bcchip/linux-source-6.1
 SELFTEST_HDR := $(SELFTEST_KSRC)/tools/testing/selftests/kselftest_harness.h
 SELFTEST_PROGS := $(B)/selftests/bcchip_abi_test $(B)/selftests/bcchip_deademu_test \
-	$(B)/selftests/bcchip_remove_test
+	$(B)/selftests/bcchip_remove_test $(B)/selftests/bcchip_reset_test \
+	$(B)/selftests/bcchip_clients_test $(B)/selftests/bcchip_vectors_test
 # The harness relies on GNU extensions; it also has unused helpers.
 SELFTEST_CFLAGS := $(filter-out -std=c11 -Wmissing-prototypes,$(CFLAGS_BASE)) \
 	-std=gnu11 -Wno-unused-function \
@@ -23,6 +24,7 @@ $(SELFTEST_HDR):
 	touch $@
 
 $(B)/selftests/%: $(TOP)/selftests/%.c $(TOP)/selftests/bcchip_test_util.h \
+		$(TOP)/selftests/bcchip_chip_util.h \
 		$(TOP)/uapi/linux/bcchip.h | $(SELFTEST_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(SELFTEST_CFLAGS) -o $@ $< $(LDFLAGS_BASE) -pthread

@@ -27,39 +27,15 @@
 
 #include <p11-kit/pkcs11.h>
 
-static int passed, failed;
-static CK_FUNCTION_LIST_PTR f;
+#include "p11test.h"
 
-#define CHECK(cond, ...) do {						\
-	if (cond) {							\
-		passed++;						\
-	} else {							\
-		failed++;						\
-		printf("FAIL %s:%d: ", __FILE__, __LINE__);		\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-	fflush(stdout);							\
-} while (0)
-
-#define CHECK_RV(call, want) do {					\
-	CK_RV rv_ = (call);						\
-	CHECK(rv_ == (CK_RV)(want), "%s = 0x%lx, want 0x%lx", #call,	\
-	      (unsigned long)rv_, (unsigned long)(want));		\
-} while (0)
+int passed, failed, skipped;
+CK_FUNCTION_LIST_PTR f;
 
 /* ---- emulators ---------------------------------------------------- */
 
-struct emu {
-	pid_t pid;
-	char dir[256];
-	char sock[100];
-	char label[40];
-	int max_sessions;
-};
-
 static const char *emu_bin;
-static int external;
+int external;
 static char tmpdir[] = "/tmp/bc-p11-test-XXXXXX";
 
 static int can_connect(const char *path)
@@ -75,7 +51,7 @@ static int can_connect(const char *path)
 	return ok;
 }
 
-static int emu_start(struct emu *e)
+int emu_start(struct emu *e)
 {
 	char ms[16];
 
@@ -103,7 +79,7 @@ static int emu_start(struct emu *e)
 	return -1;
 }
 
-static void emu_stop(struct emu *e, int sig)
+void emu_stop(struct emu *e, int sig)
 {
 	if (e->pid <= 0)
 		return;
@@ -111,6 +87,27 @@ static void emu_stop(struct emu *e, int sig)
 	waitpid(e->pid, NULL, 0);
 	e->pid = 0;
 	unlink(e->sock);
+}
+
+/* SIGSTOP is asynchronous: wait until the process is really stopped. */
+static void wait_stopped(pid_t pid)
+{
+	char path[64], buf[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 200; i++) {
+		FILE *fp = fopen(path, "r");
+		char *p = NULL;
+
+		if (fp) {
+			p = fgets(buf, sizeof(buf), fp);
+			fclose(fp);
+		}
+		p = p ? strrchr(buf, ')') : NULL;
+		if (p && p[1] == ' ' && p[2] == 'T')
+			return;
+		usleep(5000);
+	}
 }
 
 /* ---- helpers ------------------------------------------------------ */
@@ -135,7 +132,7 @@ static int all_spaces(const unsigned char *field, size_t len)
 	return 1;
 }
 
-static int init_os(void)
+int init_os(void)
 {
 	CK_C_INITIALIZE_ARGS a = { .flags = CKF_OS_LOCKING_OK };
 
@@ -228,9 +225,14 @@ static void test_info_and_slots(struct emu *e)
 		CHECK(!all_spaces(t->model, 16) &&
 		      !all_spaces(t->manufacturerID, 32),
 		      "slot %d model and manufacturer", i);
-		CHECK(t->flags == (CKF_RNG | CKF_TOKEN_INITIALIZED),
+		CHECK((t->flags & CKF_RNG) && !(t->flags & ~(CKF_RNG |
+		      CKF_TOKEN_INITIALIZED | CKF_LOGIN_REQUIRED |
+		      CKF_USER_PIN_INITIALIZED | CKF_USER_PIN_COUNT_LOW |
+		      CKF_USER_PIN_FINAL_TRY | CKF_SO_PIN_COUNT_LOW |
+		      CKF_SO_PIN_FINAL_TRY)),
 		      "slot %d flags 0x%lx", i, t->flags);
-		CHECK(t->ulMaxSessionCount == (CK_ULONG)e[i].max_sessions &&
+		/* Sessions are pooled: the application has no limit. */
+		CHECK(t->ulMaxSessionCount == CK_EFFECTIVELY_INFINITE &&
 		      t->ulSessionCount == 0 && t->ulRwSessionCount == 0,
 		      "slot %d session counts %lu %lu", i,
 		      t->ulMaxSessionCount, t->ulSessionCount);
@@ -245,11 +247,37 @@ static void test_info_and_slots(struct emu *e)
 	      "serials differ");
 
 	CHECK_RV(f->C_GetMechanismList(0, NULL, NULL), CKR_ARGUMENTS_BAD);
-	n = 5;
+	n = 0;
 	CHECK_RV(f->C_GetMechanismList(0, NULL, &n), CKR_OK);
-	CHECK(n == 0, "no mechanisms yet");
+	CHECK(n >= 20, "the chip's mechanisms: %lu", n);
 	CHECK_RV(f->C_GetMechanismList(5, NULL, &n), CKR_SLOT_ID_INVALID);
-	CHECK_RV(f->C_GetMechanismInfo(0, CKM_RSA_PKCS, &mi),
+	{
+		CK_MECHANISM_TYPE ml[64];
+		CK_ULONG m = 1;
+		int have_ecdsa = 0, have_pss = 0;
+
+		CHECK_RV(f->C_GetMechanismList(0, ml, &m),
+			 CKR_BUFFER_TOO_SMALL);
+		m = 64;
+		CHECK_RV(f->C_GetMechanismList(0, ml, &m), CKR_OK);
+		for (CK_ULONG i = 0; i < m; i++) {
+			have_ecdsa |= ml[i] == CKM_ECDSA_SHA384;
+			have_pss |= ml[i] == CKM_SHA256_RSA_PKCS_PSS;
+		}
+		CHECK(have_ecdsa && have_pss, "ECDSA_SHA384, PSS listed");
+	}
+	CHECK_RV(f->C_GetMechanismInfo(0, CKM_RSA_PKCS_KEY_PAIR_GEN, &mi),
+		 CKR_OK);
+	CHECK(mi.ulMinKeySize == 2048 && mi.ulMaxKeySize == 4096 &&
+	      (mi.flags & CKF_GENERATE_KEY_PAIR) && (mi.flags & CKF_HW),
+	      "RSA key sizes %lu..%lu flags 0x%lx", mi.ulMinKeySize,
+	      mi.ulMaxKeySize, mi.flags);
+	CHECK_RV(f->C_GetMechanismInfo(0, CKM_ECDSA, &mi), CKR_OK);
+	CHECK((mi.flags & CKF_SIGN) && (mi.flags & CKF_VERIFY) &&
+	      mi.ulMinKeySize == 256 && mi.ulMaxKeySize == 521,
+	      "ECDSA %lu..%lu flags 0x%lx", mi.ulMinKeySize, mi.ulMaxKeySize,
+	      mi.flags);
+	CHECK_RV(f->C_GetMechanismInfo(0, CKM_MD5, &mi),
 		 CKR_MECHANISM_INVALID);
 }
 
@@ -257,6 +285,7 @@ static void test_sessions_and_random(struct emu *e)
 {
 	CK_SESSION_HANDLE ro, rw, *h;
 	CK_SESSION_INFO si;
+	size_t n;
 	CK_TOKEN_INFO ti;
 	unsigned char buf[64], zero[64] = { 0 }, *big;
 	size_t big_len = 200000 + 17;
@@ -324,41 +353,37 @@ static void test_sessions_and_random(struct emu *e)
 		CHECK_RV(f->C_FindObjectsFinal(ro),
 			 CKR_OPERATION_NOT_INITIALIZED);
 	}
-	CHECK_RV(f->C_Login(ro, CKU_USER, (CK_UTF8CHAR_PTR)"1234", 4),
-		 CKR_FUNCTION_NOT_SUPPORTED);
 
 	CHECK_RV(f->C_CloseSession(ro), CKR_OK);
 	CHECK_RV(f->C_CloseSession(ro), CKR_SESSION_HANDLE_INVALID);
 	CHECK_RV(f->C_GenerateRandom(ro, buf, 8), CKR_SESSION_HANDLE_INVALID);
 	CHECK_RV(f->C_CloseSession(rw), CKR_OK);
 
-	/* Session limit of the second chip. */
-	h = calloc((size_t)e[1].max_sessions + 1, sizeof(*h));
+	/*
+	 * Far more sessions than the second chip holds (4 in our emulator):
+	 * they are the library's, the chip lends its own only to running
+	 * multi-part operations.
+	 */
+	n = (size_t)e[1].max_sessions * 3 + 10;
+	h = calloc(n, sizeof(*h));
 	if (!h) {
 		CHECK(0, "out of memory");
 		return;
 	}
-	for (i = 0; i < e[1].max_sessions; i++)
+	for (i = 0; i < (int)n; i++)
 		CHECK_RV(f->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL,
 					  &h[i]), CKR_OK);
-	CHECK_RV(f->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &h[i]),
-		 CKR_SESSION_COUNT);
-	CHECK_RV(f->C_CloseSession(h[0]), CKR_OK);
-	CHECK_RV(f->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &h[0]),
-		 CKR_OK);
 	CHECK_RV(f->C_GetTokenInfo(1, &ti), CKR_OK);
-	CHECK(ti.ulSessionCount == (CK_ULONG)e[1].max_sessions,
-	      "full chip: %lu sessions", ti.ulSessionCount);
+	CHECK(ti.ulSessionCount == n, "%zu sessions: %lu", n,
+	      ti.ulSessionCount);
+	for (i = 0; i < (int)n; i++)
+		CHECK_RV(f->C_GenerateRandom(h[i], buf, 8), CKR_OK);
+	CHECK_RV(f->C_CloseSession(h[0]), CKR_OK);
 	CHECK_RV(f->C_CloseAllSessions(9), CKR_SLOT_ID_INVALID);
 	CHECK_RV(f->C_CloseAllSessions(1), CKR_OK);
 	CHECK_RV(f->C_GetSessionInfo(h[1], &si), CKR_SESSION_HANDLE_INVALID);
 	CHECK_RV(f->C_GetTokenInfo(1, &ti), CKR_OK);
 	CHECK(ti.ulSessionCount == 0, "all closed");
-	/* The chip freed them too. */
-	for (i = 0; i < e[1].max_sessions; i++)
-		CHECK_RV(f->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL,
-					  &h[i]), CKR_OK);
-	CHECK_RV(f->C_CloseAllSessions(1), CKR_OK);
 	free(h);
 }
 
@@ -486,6 +511,8 @@ static void test_device_loss(struct emu *e)
 	CHECK(f->C_GetTokenInfo(1, &ti) == CKR_TOKEN_NOT_PRESENT,
 	      "token info of a gone chip");
 	/* The chip comes back: same slot, same identity (state dir). */
+	/* The reconnection reads it: a stopped chip fails fast below. */
+	setenv("BCCHIP_TIMEOUT_MS", "1500", 1);
 	CHECK(emu_start(&e[1]) == 0, "emulator restarted");
 	n = 2;
 	CHECK_RV(f->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
@@ -498,6 +525,7 @@ static void test_device_loss(struct emu *e)
 
 	/* A chip that stops answering gives an error, not a hang. */
 	kill(e[1].pid, SIGSTOP);
+	wait_stopped(e[1].pid);
 	CHECK_RV(f->C_GenerateRandom(h, b, sizeof(b)), CKR_DEVICE_ERROR);
 	kill(e[1].pid, SIGCONT);
 	CHECK_RV(f->C_CloseSession(h), CKR_OK);
@@ -652,7 +680,8 @@ int main(int argc, char **argv)
 	}
 	snprintf(devs, sizeof(devs), "unix:%s,unix:%s", e[0].sock, e[1].sock);
 	setenv("BCCHIP_DEVICE", devs, 1);
-	setenv("BCCHIP_TIMEOUT_MS", "1500", 1);
+	/* Generous: RSA key generation in a sanitized emulator is slow. */
+	setenv("BCCHIP_TIMEOUT_MS", "60000", 1);
 run:
 	test_not_initialized();
 	CHECK_RV(init_os(), CKR_OK);
@@ -664,10 +693,18 @@ run:
 	CHECK_RV(init_os(), CKR_CRYPTOKI_ALREADY_INITIALIZED);
 	test_info_and_slots(e);
 	test_sessions_and_random(e);
+	test_token(e);
+	test_objects();
+	test_crypto();
+	test_wrap();
+	test_pool(e);
 	test_threads();
 	test_fork();
-	if (!external)
+	test_fork_login();
+	if (!external) {
+		test_reset(e);
 		test_device_loss(e);
+	}
 	CHECK_RV(f->C_Finalize(NULL), CKR_OK);
 	CHECK_RV(f->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
 	test_app_mutexes();
@@ -685,6 +722,10 @@ run:
 	} else {
 		printf("(external devices: emulator-loss tests skipped)\n");
 	}
-	printf("pkcs11: %d passed, %d failed\n", passed, failed);
+	if (skipped)
+		printf("pkcs11: %d passed, %d failed, %d skipped\n", passed,
+		       failed, skipped);
+	else
+		printf("pkcs11: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -73,18 +73,25 @@ void emu_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int emu_state_load(const char *dir, const char *label,
 		   struct emu_identity *id);
+/* Replaces the stored identity (crash-safely). */
+int emu_state_save(const char *dir, const struct emu_identity *id);
 
 int emu_sessions_init(unsigned int max);
 void emu_sessions_fini(void);
 unsigned int emu_sessions_max(void);
 unsigned int emu_sessions_in_use(void);
 /* 0 and *handle set, or a BCFW_S_* status. */
-uint32_t emu_session_open(uint64_t conn, uint32_t client, uint32_t *handle);
+uint32_t emu_session_open(uint64_t conn, uint32_t client, uint32_t flags,
+			  uint32_t *handle);
 uint32_t emu_session_close(uint64_t conn, uint32_t client, uint32_t handle);
 void emu_sessions_drop_client(uint64_t conn, uint32_t client);
 void emu_sessions_drop_conn(uint64_t conn);
 
-void emu_firmware_init(const struct emu_identity *id);
+void emu_firmware_init(const struct emu_identity *id, const char *state_dir);
+/* The token label, space padded (BCFW_LABEL_LEN bytes). */
+void emu_firmware_label(uint8_t *out);
+/* Sets and stores a new label (space padded); 0 or -errno. */
+int emu_firmware_set_label(const uint8_t *label);
 /*
  * Runs one request frame; returns the response frame (malloc'd, *rlen
  * bytes) or NULL when out of memory.

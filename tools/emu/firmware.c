@@ -6,11 +6,16 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "emu.h"
+#include "keystore.h"
 
-static struct bcfw_info info_template;	/* set once before threads start */
+static pthread_mutex_t info_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct bcfw_info info_template;	/* label under info_lock */
+static struct emu_identity identity;	/* label under info_lock */
+static const char *state_path;		/* set once before threads start */
 
 static void pad(uint8_t *dst, size_t n, const char *src)
 {
@@ -20,10 +25,12 @@ static void pad(uint8_t *dst, size_t n, const char *src)
 	memcpy(dst, src, len < n ? len : n);
 }
 
-void emu_firmware_init(const struct emu_identity *id)
+void emu_firmware_init(const struct emu_identity *id, const char *state_dir)
 {
 	struct bcfw_info *in = &info_template;
 
+	identity = *id;
+	state_path = state_dir;
 	memset(in, 0, sizeof(*in));
 	pad(in->serial, sizeof(in->serial), id->serial);
 	pad(in->label, sizeof(in->label), id->label);
@@ -58,11 +65,44 @@ static int resp_body(struct resp *r, uint32_t body)
 	return 0;
 }
 
+void emu_firmware_label(uint8_t *out)
+{
+	pthread_mutex_lock(&info_lock);
+	memcpy(out, info_template.label, BCFW_LABEL_LEN);
+	pthread_mutex_unlock(&info_lock);
+}
+
+int emu_firmware_set_label(const uint8_t *label)
+{
+	struct emu_identity id;
+	size_t n = BCFW_LABEL_LEN;
+	int ret;
+
+	/* Stored without the padding, as --label gives it. */
+	while (n && label[n - 1] == ' ')
+		n--;
+	pthread_mutex_lock(&info_lock);
+	id = identity;
+	memcpy(id.label, label, n);
+	id.label[n] = '\0';
+	ret = emu_state_save(state_path, &id);
+	if (!ret) {
+		identity = id;
+		memcpy(info_template.label, label, BCFW_LABEL_LEN);
+	}
+	pthread_mutex_unlock(&info_lock);
+	return ret;
+}
+
 static void op_get_info(struct resp *r)
 {
-	struct bcfw_info in = info_template;
+	struct bcfw_info in;
 
+	pthread_mutex_lock(&info_lock);
+	in = info_template;
+	pthread_mutex_unlock(&info_lock);
 	in.sessions_in_use = htole32(emu_sessions_in_use());
+	in.objects_in_use = htole32(ks_objects_count());
 	if (resp_body(r, sizeof(in)) == 0)
 		memcpy(r->buf + BCFW_HDR_SIZE, &in, sizeof(in));
 }
@@ -155,7 +195,8 @@ static void op_session_open(struct resp *r, struct emu_job *job,
 		r->status = BCFW_S_BAD_ARGS;
 		return;
 	}
-	r->status = emu_session_open(job->conn->id, job->client, &h);
+	r->status = emu_session_open(job->conn->id, job->client,
+				     le32toh(req.flags), &h);
 	if (r->status)
 		return;
 	if (resp_body(r, sizeof(out))) {
@@ -164,6 +205,25 @@ static void op_session_open(struct resp *r, struct emu_job *job,
 	}
 	out.session = htole32(h);
 	memcpy(r->buf + BCFW_HDR_SIZE, &out, sizeof(out));
+}
+
+/* ks_dispatch answers a body; the frame needs the header in front. */
+static void add_header_room(struct resp *r)
+{
+	uint8_t *f = malloc(BCFW_HDR_SIZE + (size_t)r->len);
+
+	if (!f) {
+		OPENSSL_cleanse(r->buf, r->len);
+		free(r->buf);
+		r->buf = NULL;
+		r->status = BCFW_S_INTERNAL;
+		return;
+	}
+	memcpy(f + BCFW_HDR_SIZE, r->buf, r->len);
+	OPENSSL_cleanse(r->buf, r->len);
+	free(r->buf);
+	r->buf = f;
+	r->len += BCFW_HDR_SIZE;
 }
 
 static void dispatch(struct resp *r, struct emu_job *job, uint16_t op,
@@ -207,8 +267,12 @@ static void dispatch(struct resp *r, struct emu_job *job, uint16_t op,
 		}
 		break;
 	default:
-		/* Admin opcodes are not implemented yet either. */
-		r->status = BCFW_S_BAD_OPCODE;
+		/* The key store's opcodes; admin ones are not implemented. */
+		if (!ks_dispatch(job->conn->id, job->client, op, session, body,
+				 n, &r->status, &r->buf, &r->len))
+			r->status = BCFW_S_BAD_OPCODE;
+		else if (r->buf)
+			add_header_room(r);
 		break;
 	}
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "emu.h"
+#include "keystore.h"
 
 void emu_log(const char *fmt, ...)
 {
@@ -262,10 +263,16 @@ int main(int argc, char **argv)
 		emu_log("out of memory\n");
 		return 1;
 	}
-	emu_firmware_init(&id);
+	if (ks_init(cfg.state_dir)) {
+		ks_fini();
+		emu_sessions_fini();
+		return 1;
+	}
+	emu_firmware_init(&id, cfg.state_dir);
 	lfd = open_socket(cfg.socket_path);
 	if (lfd < 0) {
 		emu_sessions_fini();
+		ks_fini();
 		return 1;
 	}
 	if (!cfg.foreground) {
@@ -305,11 +312,13 @@ int main(int argc, char **argv)
 	if (cfg.pidfile)
 		unlink(cfg.pidfile);
 	emu_sessions_fini();
+	ks_fini();
 	emu_log("stopped\n");
 	return ret ? 1 : 0;
 fail:
 	close(lfd);
 	unlink(cfg.socket_path);
 	emu_sessions_fini();
+	ks_fini();
 	return 1;
 }

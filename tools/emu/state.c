@@ -204,3 +204,15 @@ out:
 	close(dfd);
 	return ret;
 }
+
+int emu_state_save(const char *dir, const struct emu_identity *id)
+{
+	int dfd, ret;
+
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	ret = store(dfd, dir, id);
+	close(dfd);
+	return ret;
+}

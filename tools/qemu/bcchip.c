@@ -22,6 +22,7 @@
 #include "qapi/error.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/pcie.h"
+#include "hw/pci/pcie_aer.h"
 #include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
@@ -50,6 +51,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(BcchipState, BCCHIP)
 #define BC_REG_CAP2     0x010
 #define BC_REG_CC       0x020
 #define BC_REG_CSTS     0x024
+#define BC_REG_ABORT    0x028
 #define BC_REG_Q_BASE   0x100
 #define BC_REG_Q_STRIDE 0x20
 #define BC_REG_DB_BASE  0x1000
@@ -115,20 +117,17 @@ enum {
 #define BC_TX_HIGH      (1u << 20)
 
 /*
- * A tag names queue, command id and the queue's epoch; the epoch changes
- * whenever the queue is dropped, so a late response for a command of a
- * previous incarnation never matches a reused command id.
+ * Each command sent gets a tag unique among the chip's commands (a serial
+ * number, mapped back to queue and CID by BcchipState.tags).  A command
+ * dropped by a reset or an abort loses its tag, so a late response for it
+ * never matches a later command that reuses the CID.
  */
-#define BC_TAG(epoch, q, cid) \
-    ((((uint32_t)(epoch) & 0x1fff) << 19) | ((uint32_t)(q) << 16) | (cid))
-#define BC_TAG_EPOCH(t) (((t) >> 19) & 0x1fff)
-#define BC_TAG_Q(t)     (((t) >> 16) & 0x7)
-#define BC_TAG_CID(t)   ((t) & 0xffff)
-
 typedef struct BcCmd {
     uint64_t resp_addr;
     uint32_t resp_cap;
+    uint32_t tag;
     uint16_t cid;
+    uint16_t q;
 } BcCmd;
 
 typedef struct BcDone {
@@ -149,7 +148,6 @@ typedef struct BcQueue {
     uint32_t cq_tail;   /* next slot the device writes */
     uint32_t cq_head;   /* last value of CQHDBL */
     bool phase;
-    uint16_t epoch;
 
     GHashTable *inflight;   /* cid -> BcCmd *, sent to the firmware */
     GQueue done;            /* BcDone *, waiting for room in the CQ */
@@ -167,6 +165,8 @@ struct BcchipState {
     uint32_t csts;          /* RDY and CFS; FWLINK comes from `connected` */
     bool connected;
     BcQueue q[BC_NQ];
+    GHashTable *tags;       /* tag -> BcCmd * (owned by its queue) */
+    uint32_t next_tag;
 
     /*
      * Nonzero while the device itself is doing DMA or signalling an
@@ -406,18 +406,41 @@ static void bc_done_clear(GQueue *done)
     }
 }
 
+/* The firmware's answer for this command, if any comes, will be ignored. */
+static void bc_cmd_forget(BcchipState *s, BcCmd *cmd)
+{
+    g_hash_table_remove(s->tags, GUINT_TO_POINTER(cmd->tag));
+    g_hash_table_remove(s->q[cmd->q].inflight, GUINT_TO_POINTER(cmd->cid));
+}
+
+static void bc_forget_all(BcchipState *s, unsigned q, uint16_t status)
+{
+    GHashTableIter it;
+    gpointer key, val;
+
+    g_hash_table_iter_init(&it, s->q[q].inflight);
+    while (g_hash_table_iter_next(&it, &key, &val)) {
+        BcCmd *cmd = val;
+
+        if (status) {
+            bc_complete(s, q, cmd->cid, status, 0);
+        }
+        g_hash_table_remove(s->tags, GUINT_TO_POINTER(cmd->tag));
+        g_hash_table_iter_remove(&it);
+    }
+}
+
 /* Forgets every command of the queue: late responses will not match. */
 static void bc_queue_drop(BcchipState *s, unsigned q)
 {
     BcQueue *bq = &s->q[q];
 
-    g_hash_table_remove_all(bq->inflight);
+    bc_forget_all(s, q, 0);
     bc_done_clear(&bq->done);
     bq->qctl &= ~BC_QCTL_ENABLE;
     bq->sq_tail = bq->sq_head = bq->cq_tail = bq->cq_head = 0;
     bq->phase = true;
     bq->notify = false;
-    bq->epoch++;
 }
 
 static bool bc_queue_start(BcchipState *s, unsigned q)
@@ -505,13 +528,19 @@ static void bc_submit_one(BcchipState *s, unsigned q, const uint8_t *sqe)
         bc_complete(s, q, cid, BC_DS_DMA_ERROR, 0);
         return;
     }
+    do {
+        s->next_tag++;
+    } while (!s->next_tag ||
+             g_hash_table_contains(s->tags, GUINT_TO_POINTER(s->next_tag)));
     cmd = g_new(BcCmd, 1);
     cmd->cid = cid;
+    cmd->q = q;
+    cmd->tag = s->next_tag;
     cmd->resp_addr = resp_addr;
     cmd->resp_cap = resp_cap;
     g_hash_table_insert(bq->inflight, GUINT_TO_POINTER(cid), cmd);
-    bc_tx_envelope(s, BCEM_REQUEST, client, BC_TAG(bq->epoch, q, cid),
-                   s->frame, req_len);
+    g_hash_table_insert(s->tags, GUINT_TO_POINTER(cmd->tag), cmd);
+    bc_tx_envelope(s, BCEM_REQUEST, client, cmd->tag, s->frame, req_len);
 }
 
 static void bc_fetch(BcchipState *s, unsigned q)
@@ -585,24 +614,16 @@ static void bc_rx_malformed(BcchipState *s, const char *why)
 static void bc_rx_response(BcchipState *s, uint16_t status, uint32_t tag,
                            const uint8_t *payload, uint32_t len)
 {
-    unsigned q = BC_TAG_Q(tag);
-    uint16_t cid = BC_TAG_CID(tag);
-    BcQueue *bq;
-    BcCmd *cmd;
-    uint16_t ds;
+    BcCmd *cmd = g_hash_table_lookup(s->tags, GUINT_TO_POINTER(tag));
+    unsigned q;
+    uint16_t cid, ds;
     uint32_t resp_len = 0;
 
-    if (q >= BC_NQ) {
-        return;
-    }
-    bq = &s->q[q];
-    if (BC_TAG_EPOCH(tag) != (bq->epoch & 0x1fff)) {
-        return; /* for a command dropped by a reset */
-    }
-    cmd = g_hash_table_lookup(bq->inflight, GUINT_TO_POINTER(cid));
     if (!cmd) {
-        return;
+        return; /* for a command dropped by a reset or an abort */
     }
+    q = cmd->q;
+    cid = cmd->cid;
     if (status != 0 || len < BC_MINFRAME) {
         /* The firmware could not treat the request as a frame at all. */
         ds = BC_DS_INVALID;
@@ -616,13 +637,13 @@ static void bc_rx_response(BcchipState *s, uint16_t status, uint32_t tag,
         resp_len = len;
     }
     /*
-     * The DMA above may have reached our own registers and dropped the
-     * queue; only complete the command if it is still the one we found.
+     * Register writes are ignored during our own DMA, but check that the
+     * command is still there rather than rely on it.
      */
-    if (g_hash_table_lookup(bq->inflight, GUINT_TO_POINTER(cid)) != cmd) {
+    if (g_hash_table_lookup(s->tags, GUINT_TO_POINTER(tag)) != cmd) {
         return;
     }
-    g_hash_table_remove(bq->inflight, GUINT_TO_POINTER(cid));
+    bc_cmd_forget(s, cmd);
     bc_complete(s, q, cid, ds, resp_len);
 }
 
@@ -714,17 +735,7 @@ static void bc_fail_inflight(BcchipState *s)
     unsigned q;
 
     for (q = 0; q < BC_NQ; q++) {
-        BcQueue *bq = &s->q[q];
-        GHashTableIter it;
-        gpointer key, val;
-
-        g_hash_table_iter_init(&it, bq->inflight);
-        while (g_hash_table_iter_next(&it, &key, &val)) {
-            BcCmd *cmd = val;
-
-            bc_complete(s, q, cmd->cid, BC_DS_FW_UNAVAILABLE, 0);
-            g_hash_table_iter_remove(&it);
-        }
+        bc_forget_all(s, q, BC_DS_FW_UNAVAILABLE);
     }
 }
 
@@ -865,6 +876,25 @@ static void bc_write_doorbell(BcchipState *s, unsigned q, bool cq,
     bc_schedule(s);
 }
 
+/*
+ * The host gave up on a command (a timeout): complete it now with ABORTED.
+ * The firmware may still be running it; its answer will find no tag.
+ */
+static void bc_abort(BcchipState *s, unsigned q, uint16_t cid)
+{
+    BcCmd *cmd;
+
+    if (q >= BC_NQ || !bc_queue_live(s, q)) {
+        return;
+    }
+    cmd = g_hash_table_lookup(s->q[q].inflight, GUINT_TO_POINTER(cid));
+    if (!cmd) {
+        return;
+    }
+    bc_cmd_forget(s, cmd);
+    bc_complete(s, q, cid, BC_DS_ABORTED, 0);
+}
+
 static void bc_mmio_write(void *opaque, hwaddr addr, uint64_t val,
                           unsigned size)
 {
@@ -883,6 +913,10 @@ static void bc_mmio_write(void *opaque, hwaddr addr, uint64_t val,
         } else {
             bc_disable(s);
         }
+        return;
+    }
+    if (addr == BC_REG_ABORT) {
+        bc_abort(s, val >> 16, val & 0xffff);
         return;
     }
     if (BC_IS_QREG(addr)) {
@@ -939,6 +973,9 @@ static void bc_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
 {
     pci_default_write_config(pdev, addr, val, len);
     pcie_cap_flr_write_config(pdev, addr, val, len);
+    if (pdev->exp.aer_cap) {
+        pcie_aer_write_config(pdev, addr, val, len);
+    }
 }
 
 static void bc_realize(PCIDevice *pdev, Error **errp)
@@ -959,6 +996,12 @@ static void bc_realize(PCIDevice *pdev, Error **errp)
             return;
         }
         pcie_cap_flr_init(pdev);
+        /* error reporting enables, and AER: errors can be injected (HMP) */
+        pcie_cap_deverr_init(pdev);
+        if (pcie_aer_init(pdev, PCI_ERR_VER, 0x100, PCI_ERR_SIZEOF,
+                          errp) < 0) {
+            return;
+        }
     }
     if (msix_init_exclusive_bar(pdev, BC_NVEC, BC_BAR_MSIX, errp)) {
         return;
@@ -970,6 +1013,7 @@ static void bc_realize(PCIDevice *pdev, Error **errp)
     s->bh = qemu_bh_new_guarded(bc_bh, s, &DEVICE(pdev)->mem_reentrancy_guard);
     s->tx = g_byte_array_new();
     s->frame = g_malloc(BC_MAXFRAME);
+    s->tags = g_hash_table_new(g_direct_hash, g_direct_equal);
     for (q = 0; q < BC_NQ; q++) {
         s->q[q].inflight = g_hash_table_new_full(g_direct_hash,
                                                  g_direct_equal, NULL, g_free);
@@ -992,13 +1036,18 @@ static void bc_exit(PCIDevice *pdev)
     BcchipState *s = BCCHIP(pdev);
     unsigned q;
 
+    if (pdev->exp.aer_cap) {
+        pcie_aer_exit(pdev);
+    }
     qemu_chr_fe_deinit(&s->chr, false);
     bc_tx_clear(s);
     bc_rx_reset(s);
     for (q = 0; q < BC_NQ; q++) {
         bc_done_clear(&s->q[q].done);
+        bc_forget_all(s, q, 0);
         g_hash_table_destroy(s->q[q].inflight);
     }
+    g_hash_table_destroy(s->tags);
     g_byte_array_free(s->tx, TRUE);
     g_free(s->frame);
     qemu_bh_delete(s->bh);

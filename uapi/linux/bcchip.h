@@ -97,7 +97,8 @@ enum bcfw_opcode {
 	BCFW_OP_CREATE_OBJECT	= 0x0401, /* bcfw_obj_req + TLVs; resp bcfw_handle_resp */
 	BCFW_OP_COPY_OBJECT	= 0x0402, /* bcfw_obj_req + TLVs; resp bcfw_handle_resp */
 	BCFW_OP_DESTROY_OBJECT	= 0x0403, /* bcfw_obj_req, count 0 */
-	BCFW_OP_GET_ATTRIBUTES	= 0x0404, /* bcfw_obj_req + __le32 types; resp bcfw_attrs_resp + TLVs */
+	/* bcfw_obj_req + __le32 types; response: bcfw_attrs_resp + TLVs */
+	BCFW_OP_GET_ATTRIBUTES	= 0x0404,
 	BCFW_OP_SET_ATTRIBUTES	= 0x0405, /* bcfw_obj_req + TLVs */
 	BCFW_OP_FIND_OBJECTS	= 0x0406, /* bcfw_find_req + TLVs; resp bcfw_find_resp + handles */
 
@@ -368,7 +369,7 @@ struct bcfw_find_resp {
  * padded with zeros to a multiple of 8.  Parameters, by mechanism:
  *   RSA_PKCS_PSS and SHAx_RSA_PKCS_PSS   struct bcfw_pss_params
  *   RSA_PKCS_OAEP          struct bcfw_oaep_params + source data
- *   AES_GCM                struct bcfw_gcm_params + IV + AAD
+ *   AES_GCM                struct bcfw_gcm_params + IV (padded) + AAD
  *   AES_CBC_PAD            the 16-byte IV
  *   ECDH1_DERIVE           struct bcfw_ecdh_params + shared + public data
  *   AES_KEY_WRAP           none, or the 8-byte IV
@@ -394,10 +395,14 @@ struct bcfw_oaep_params {
 	__le32 source_len;		/* label bytes that follow */
 };
 
+/*
+ * Field names here avoid those p11-kit's pkcs11.h #defines in its
+ * compatibility mode (iv_len, aad_len, tag_bits, hash_alg, ...).
+ */
 struct bcfw_gcm_params {
-	__le32 iv_len;			/* 1..128; 12 recommended */
-	__le32 aad_len;			/* AAD bytes after the IV */
-	__le32 tag_bits;		/* 96..128, a multiple of 8 */
+	__le32 iv_bytes;		/* 1..128; 12 recommended */
+	__le32 aad_bytes;		/* AAD bytes after the IV (padded) */
+	__le32 tag_nbits;		/* 96..128, a multiple of 8 */
 	__le32 reserved;
 };
 
@@ -492,8 +497,8 @@ struct bcfw_op_update {
 
 /* F_FINAL: VERIFY_FINAL carries the signature (sig_len bytes). */
 struct bcfw_op_final {
-	__le32 out_cap;
-	__le32 sig_len;
+	__le32 out_cap;			/* VERIFY: 0 */
+	__le32 sig_len;			/* others: 0 */
 };
 
 /*
@@ -503,7 +508,7 @@ struct bcfw_op_final {
  */
 struct bcfw_op_oneshot {
 	__le32 key;			/* 0 for DIGEST */
-	__le32 out_cap;
+	__le32 out_cap;			/* VERIFY: 0 */
 	__le32 data_len;
 	__le32 sig_len;
 	struct bcfw_mech mech;

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Bastionchip rings in debugfs, for debugging:
+ * /sys/kernel/debug/bcchip/<pci address>/rings.
+ *
+ * Shows indices, counters, every busy tag and the entries of both rings
+ * of every queue.  Never the frames: their buffers may hold key material.
+ * inject_fatal (write 1) rings the admin queue's doorbell out of range, so
+ * that the chip sets CSTS.CFS and the recovery path can be tested.
+ * debugfs's file proxy makes removal wait for a reader, and readers never
+ * start after it, so @bd outlives them.
+ */
+
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/seq_file.h>
+#include <linux/uaccess.h>
+
+#include "bcchip.h"
+
+static struct dentry *bcchip_debugfs_root;
+
+static const char * const bcchip_tag_names[] = {
+	[BCCHIP_TAG_FREE]	= "free",
+	[BCCHIP_TAG_RESERVED]	= "reserved",
+	[BCCHIP_TAG_INFLIGHT]	= "inflight",
+	[BCCHIP_TAG_ABANDONED]	= "abandoned",
+	[BCCHIP_TAG_DONE]	= "done",
+};
+
+static void bcchip_show_queue(struct seq_file *m, struct bcchip_queue *q)
+{
+	unsigned long flags, now = jiffies;
+	unsigned int i;
+
+	spin_lock_irqsave(&q->lock, flags);
+	seq_printf(m, "queue %u: depth %u sq_tail %u cq_head %u phase %u%s\n",
+		   q->qid, q->depth, q->sq_tail, q->cq_head, q->phase,
+		   q->dead ? " dead" : "");
+	seq_printf(m, "  submitted %llu doorbells %llu completed %llu aborts %llu\n",
+		   q->nr_submitted, q->nr_doorbells, q->nr_completed,
+		   q->nr_aborts);
+	for (i = 0; i < q->nr_tags; i++) {
+		struct bcchip_tag *tag = &q->tags[i];
+
+		if (tag->state == BCCHIP_TAG_FREE)
+			continue;
+		seq_printf(m, "  tag %u: %s", tag->cid,
+			   bcchip_tag_names[tag->state]);
+		if (tag->state == BCCHIP_TAG_INFLIGHT ||
+		    tag->state == BCCHIP_TAG_ABANDONED)
+			seq_printf(m, " for %u ms%s",
+				   jiffies_to_msecs(now - tag->submitted),
+				   tag->abort_sent ? " abort sent" : "");
+		seq_putc(m, '\n');
+	}
+	for (i = 0; i < q->depth; i++) {
+		const struct bcchip_sqe *sqe = &q->sq[i];
+
+		seq_printf(m, "  sq[%u] cid %u client %u req_len %u resp_cap %u\n",
+			   i, le16_to_cpu(sqe->cid), le32_to_cpu(sqe->client),
+			   le32_to_cpu(sqe->req_len),
+			   le32_to_cpu(sqe->resp_cap));
+	}
+	for (i = 0; i < q->depth; i++) {
+		const struct bcchip_cqe *cqe = &q->cq[i];
+		u16 status = le16_to_cpu(cqe->status);
+
+		seq_printf(m, "  cq[%u] cid %u status %u phase %u resp_len %u sq_head %u\n",
+			   i, le16_to_cpu(cqe->cid), BCCHIP_CQE_STATUS(status),
+			   (unsigned int)(status & BCCHIP_CQE_PHASE),
+			   le32_to_cpu(cqe->resp_len),
+			   le16_to_cpu(cqe->sq_head));
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+static int bcchip_rings_show(struct seq_file *m, void *unused)
+{
+	struct bcchip_dev *bd = m->private;
+	unsigned int qid;
+	u32 csts = bcchip_rd(bd, BCCHIP_REG_CSTS);
+
+	seq_printf(m, "state %d generation %u csts %#x vectors %u\n",
+		   bcchip_get_state(bd), bcchip_generation(bd), csts,
+		   bd->nr_vecs);
+	for (qid = 0; qid <= bd->nr_io_queues; qid++)
+		bcchip_show_queue(m, &bd->queues[qid]);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(bcchip_rings);
+
+static ssize_t bcchip_inject_fatal_write(struct file *file,
+					 const char __user *ubuf,
+					 size_t count, loff_t *ppos)
+{
+	struct bcchip_dev *bd = file->private_data;
+	bool yes;
+	int ret;
+
+	ret = kstrtobool_from_user(ubuf, count, &yes);
+	if (ret)
+		return ret;
+	if (!yes)
+		return -EINVAL;
+	down_read(&bd->hw_lock);
+	if (bcchip_get_state(bd) == BCCHIP_STATE_LIVE) {
+		dev_notice(bcchip_pdev_dev(bd), "injecting a fatal status\n");
+		bcchip_wr(bd, BCCHIP_REG_SQTDBL(BCCHIP_ADMIN_QID), U16_MAX);
+	} else {
+		ret = -EAGAIN;
+	}
+	up_read(&bd->hw_lock);
+	return ret ? ret : count;
+}
+
+static const struct file_operations bcchip_inject_fatal_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.write	= bcchip_inject_fatal_write,
+	.llseek	= noop_llseek,
+};
+
+void bcchip_debugfs_add(struct bcchip_dev *bd)
+{
+	if (IS_ERR_OR_NULL(bcchip_debugfs_root))
+		return;
+	bd->debugfs = debugfs_create_dir(pci_name(bd->pdev),
+					 bcchip_debugfs_root);
+	debugfs_create_file("rings", 0400, bd->debugfs, bd,
+			    &bcchip_rings_fops);
+	debugfs_create_file("inject_fatal", 0200, bd->debugfs, bd,
+			    &bcchip_inject_fatal_fops);
+}
+
+void bcchip_debugfs_del(struct bcchip_dev *bd)
+{
+	debugfs_remove_recursive(bd->debugfs);
+	bd->debugfs = NULL;
+}
+
+void bcchip_debugfs_init(void)
+{
+	bcchip_debugfs_root = debugfs_create_dir(BCCHIP_DRV_NAME, NULL);
+}
+
+void bcchip_debugfs_exit(void)
+{
+	debugfs_remove_recursive(bcchip_debugfs_root);
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Bastionchip status in sysfs: /sys/class/bcchip/bcchipN/ (docs/driver.md).
+ *
+ * The attributes belong to the class device, which removal destroys
+ * before it lets the chip go, so a show or store never outlives the
+ * per-chip structure.  Only sessions_in_use talks to the chip; one such
+ * query runs at a time per chip, on the admin queue, with a short bound.
+ */
+
+#include <linux/capability.h>
+#include <linux/device.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
+
+#include "bcchip.h"
+
+/* sysfs readers wait at most this long for the chip */
+#define BCCHIP_SYSFS_CMD_TIMEOUT_MS	5000
+
+static const char * const bcchip_state_names[] = {
+	[BCCHIP_STATE_PROBING]		= "probing",
+	[BCCHIP_STATE_LIVE]		= "live",
+	[BCCHIP_STATE_RESETTING]	= "resetting",
+	[BCCHIP_STATE_DEAD]		= "dead",
+	[BCCHIP_STATE_REMOVED]		= "removed",
+};
+
+static struct bcchip_dev *to_bcchip(struct device *dev)
+{
+	return dev_get_drvdata(dev);
+}
+
+static ssize_t serial_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct bcchip_dev *bd = to_bcchip(dev);
+
+	return sysfs_emit(buf, "%.*s\n", BCFW_SERIAL_LEN, bd->serial);
+}
+static DEVICE_ATTR_RO(serial);
+
+static ssize_t firmware_version_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	struct bcchip_dev *bd = to_bcchip(dev);
+
+	return sysfs_emit(buf, "%u.%u\n", bd->fw_major, bd->fw_minor);
+}
+static DEVICE_ATTR_RO(firmware_version);
+
+static ssize_t hw_version_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct bcchip_dev *bd = to_bcchip(dev);
+
+	return sysfs_emit(buf, "%u.%u\n", bd->hw_version >> 16,
+			  bd->hw_version & 0xffff);
+}
+static DEVICE_ATTR_RO(hw_version);
+
+static ssize_t state_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	enum bcchip_state state = bcchip_get_state(to_bcchip(dev));
+
+	if (state >= ARRAY_SIZE(bcchip_state_names))
+		return sysfs_emit(buf, "%d\n", state);
+	return sysfs_emit(buf, "%s\n", bcchip_state_names[state]);
+}
+static DEVICE_ATTR_RO(state);
+
+static ssize_t generation_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", bcchip_generation(to_bcchip(dev)));
+}
+static DEVICE_ATTR_RO(generation);
+
+static ssize_t reset_count_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	struct bcchip_dev *bd = to_bcchip(dev);
+	u32 n;
+
+	spin_lock(&bd->state_lock);
+	n = bd->reset_count;
+	spin_unlock(&bd->state_lock);
+	return sysfs_emit(buf, "%u\n", n);
+}
+static DEVICE_ATTR_RO(reset_count);
+
+static ssize_t queue_count_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_bcchip(dev)->nr_io_queues);
+}
+static DEVICE_ATTR_RO(queue_count);
+
+static ssize_t queue_depth_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_bcchip(dev)->io_depth);
+}
+static DEVICE_ATTR_RO(queue_depth);
+
+static ssize_t vector_count_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_bcchip(dev)->nr_vecs);
+}
+static DEVICE_ATTR_RO(vector_count);
+
+static ssize_t session_limit_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_bcchip(dev)->max_sessions);
+}
+static DEVICE_ATTR_RO(session_limit);
+
+/* Asks the firmware: the count is the whole chip's, every client's. */
+static ssize_t sessions_in_use_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	struct bcchip_dev *bd = to_bcchip(dev);
+	struct bcfw_info *info;
+	int ret;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return -ENOMEM;
+	if (mutex_lock_interruptible(&bd->info_lock)) {
+		kfree(info);
+		return -EINTR;
+	}
+	down_read(&bd->hw_lock);
+	switch (bcchip_get_state(bd)) {
+	case BCCHIP_STATE_LIVE:
+		ret = bcchip_fetch_info(bd, info,
+					min(BCCHIP_SYSFS_CMD_TIMEOUT_MS,
+					    max(1U, READ_ONCE(bcchip_cmd_timeout_ms))));
+		break;
+	case BCCHIP_STATE_REMOVED:
+		ret = -ENODEV;
+		break;
+	case BCCHIP_STATE_DEAD:
+		ret = -EIO;
+		break;
+	default:
+		ret = -EAGAIN;
+		break;
+	}
+	up_read(&bd->hw_lock);
+	mutex_unlock(&bd->info_lock);
+	if (!ret)
+		ret = sysfs_emit(buf, "%u\n", le32_to_cpu(info->sessions_in_use));
+	kfree(info);
+	return ret;
+}
+static DEVICE_ATTR_RO(sessions_in_use);
+
+/* Write 1: reset the chip now; returns when it is LIVE again (or DEAD). */
+static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
+			   const char *buf, size_t count)
+{
+	bool yes;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = kstrtobool(buf, &yes);
+	if (ret)
+		return ret;
+	if (!yes)
+		return -EINVAL;
+	ret = bcchip_reset(to_bcchip(dev), "administrator");
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_WO(reset);
+
+static struct attribute *bcchip_dev_attrs[] = {
+	&dev_attr_serial.attr,
+	&dev_attr_firmware_version.attr,
+	&dev_attr_hw_version.attr,
+	&dev_attr_state.attr,
+	&dev_attr_generation.attr,
+	&dev_attr_reset_count.attr,
+	&dev_attr_queue_count.attr,
+	&dev_attr_queue_depth.attr,
+	&dev_attr_vector_count.attr,
+	&dev_attr_session_limit.attr,
+	&dev_attr_sessions_in_use.attr,
+	&dev_attr_reset.attr,
+	NULL,
+};
+
+static const struct attribute_group bcchip_dev_group = {
+	.attrs = bcchip_dev_attrs,
+};
+
+const struct attribute_group *bcchip_dev_groups[] = {
+	&bcchip_dev_group,
+	NULL,
+};
