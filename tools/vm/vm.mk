@@ -3,7 +3,7 @@ KERNEL ?= 6.1
 VM_KVER = $(if $(filter 6.12,$(KERNEL)),$(K612),$(K61))
 VM_TESTS = $(wildcard $(TOP)/build/rel/selftests/*_test) $(TOP)/build/rel/lib/tests/test_pkcs11
 
-.PHONY: check-vm demo demo-vm
+.PHONY: check-vm check-vm-clients demo demo-vm
 check-vm: all
 	@$(MAKE) -s all module KVER=$(VM_KVER)
 	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 \
@@ -25,3 +25,13 @@ demo-vm:
 		pkcs11-tool --module /usr/lib/x86_64-linux-gnu/pkcs11/libbc_pkcs11.so -L && \
 		pkcs11-tool --module /usr/lib/x86_64-linux-gnu/pkcs11/libbc_pkcs11.so \
 			--generate-random 64 | od -An -tx1'
+
+# Real PKCS#11 clients (lib/tests/clients) through the driver, on two
+# fresh chips of their own.
+check-vm-clients: all
+	@$(MAKE) -s all module KVER=$(VM_KVER)
+	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 \
+		--add lib/tests/clients:/usr/libexec/bcchip/clients \
+		-- sh -c 'modprobe bcchip && sleep 1 && bash /usr/libexec/bcchip/clients \
+			/usr/lib/x86_64-linux-gnu/pkcs11/libbc_pkcs11.so \
+			"Bastionchip vm 0" "Bastionchip vm 1"'
