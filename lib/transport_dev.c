@@ -105,8 +105,14 @@ static int dev_cmd(struct bc_transport *t, const void *req, size_t req_len,
 	c.resp_ptr = (uint64_t)(uintptr_t)resp;
 	c.resp_len = resp_cap > UINT32_MAX ? UINT32_MAX : (uint32_t)resp_cap;
 	c.generation = *gen;
-	if (ioctl(p->fd, BCCHIP_IOC_CMD, &c) < 0)
-		return dev_errno(errno);
+	if (ioctl(p->fd, BCCHIP_IOC_CMD, &c) < 0) {
+		int err = errno;
+
+		/* The driver tells a stale caller the generation it is at. */
+		if (err == ESTALE)
+			*gen = c.generation;
+		return dev_errno(err);
+	}
 	*gen = c.generation;
 	if (c.resp_len > resp_cap || c.resp_len < BCFW_HDR_SIZE)
 		return -EBADMSG;

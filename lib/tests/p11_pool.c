@@ -3,6 +3,7 @@
  * The session pool (500 application sessions on a chip of a few),
  * fork() with login state, and a chip reset in the middle of a run.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -290,6 +291,49 @@ void test_reset(struct emu *e)
 		CHECK_RV(f->C_GetAttributeValue(h2, sobj, &a, 1),
 			 CKR_OBJECT_HANDLE_INVALID);
 	}
+	f->C_DestroyObject(h2, key);
+	f->C_DestroyObject(h2, pub);
+	CHECK_RV(f->C_CloseSession(h2), CKR_OK);
+}
+
+/*
+ * Through the kernel driver: the administrator resets chip 0 (sysfs) under
+ * a running application.  The chip forgets its clients; token objects
+ * stay.  Old sessions must say so rather than reach a reused chip session.
+ */
+void test_driver_reset(const char *reset_attr)
+{
+	CK_SESSION_HANDLE h = user_session(0), h2;
+	CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
+	CK_OBJECT_HANDLE pub = 0, key;
+	CK_SESSION_INFO si;
+	unsigned char b[8];
+	int fd;
+
+	CHECK(h != 0, "user session before the reset");
+	if (!h)
+		return;
+	key = token_key(h, &pub);
+	CHECK_RV(f->C_DigestInit(h, &m), CKR_OK);
+	CHECK_RV(f->C_DigestUpdate(h, b, sizeof(b)), CKR_OK);
+
+	fd = open(reset_attr, O_WRONLY | O_CLOEXEC);
+	CHECK(fd >= 0, "open the reset attribute");
+	if (fd >= 0) {
+		CHECK(write(fd, "1", 1) == 1, "chip reset by the administrator");
+		close(fd);
+	}
+	CHECK_RV(f->C_DigestUpdate(h, b, sizeof(b)),
+		 CKR_SESSION_HANDLE_INVALID);
+	CHECK_RV(f->C_GenerateRandom(h, b, sizeof(b)),
+		 CKR_SESSION_HANDLE_INVALID);
+	CHECK_RV(f->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+				  NULL, NULL, &h2), CKR_OK);
+	CHECK_RV(f->C_GetSessionInfo(h2, &si), CKR_OK);
+	CHECK(si.state == CKS_RW_PUBLIC_SESSION, "not logged in after reset");
+	CHECK_RV(f->C_Login(h2, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN,
+			    strlen(USER_PIN)), CKR_OK);
+	CHECK(sign_ok(h2, key), "token key handle valid after the reset");
 	f->C_DestroyObject(h2, key);
 	f->C_DestroyObject(h2, pub);
 	CHECK_RV(f->C_CloseSession(h2), CKR_OK);

@@ -65,5 +65,6 @@ void test_wrap(void);
 void test_pool(struct emu *e);
 void test_fork_login(void);
 void test_reset(struct emu *e);
+void test_driver_reset(const char *reset_attr);
 
 #endif

@@ -704,6 +704,8 @@ run:
 	if (!external) {
 		test_reset(e);
 		test_device_loss(e);
+	} else if (access("/sys/class/bcchip/bcchip0/reset", W_OK) == 0) {
+		test_driver_reset("/sys/class/bcchip/bcchip0/reset");
 	}
 	CHECK_RV(f->C_Finalize(NULL), CKR_OK);
 	CHECK_RV(f->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
