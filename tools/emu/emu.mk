@@ -6,6 +6,8 @@ EMU_SRC := main.c server.c firmware.c sessions.c state.c \
 	keyops.c
 EMU_OBJ := $(EMU_SRC:%.c=$(B)/emu/%.o)
 EMU_TESTS := $(B)/emu/test_emu $(B)/emu/test_keystore
+# Helpers both test programs link (tests/emutest.h).
+EMU_TEST_OBJ := $(B)/emu/tests/emutest.o
 # p11-kit's pkcs11.h, for the CKA_/CKM_/CKR_ values the firmware speaks.
 EMU_P11_CFLAGS := $(shell pkg-config --cflags p11-kit-1 2>/dev/null || echo -I/usr/include/p11-kit-1)
 
@@ -20,14 +22,19 @@ $(B)/emu/%.o: $(TOP)/tools/emu/%.c
 $(EMU): $(EMU_OBJ)
 	$(CC) -o $@ $^ $(LDFLAGS_BASE) -lcrypto -pthread
 
-$(B)/emu/test_emu: $(TOP)/tools/emu/tests/test_emu.c
+$(EMU_TEST_OBJ): $(TOP)/tools/emu/tests/emutest.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_BASE) -MMD -MP -o $@ $< $(LDFLAGS_BASE) -pthread
+	$(CC) $(CFLAGS_BASE) -MMD -MP -c -o $@ $<
 
-$(B)/emu/test_keystore: $(TOP)/tools/emu/tests/test_keystore.c
+$(B)/emu/test_emu: $(TOP)/tools/emu/tests/test_emu.c $(EMU_TEST_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_BASE) $(EMU_P11_CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS_BASE) \
-		-lcrypto -pthread
+	$(CC) $(CFLAGS_BASE) -MMD -MP -o $@ $< $(EMU_TEST_OBJ) $(LDFLAGS_BASE) \
+		-pthread
+
+$(B)/emu/test_keystore: $(TOP)/tools/emu/tests/test_keystore.c $(EMU_TEST_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(EMU_P11_CFLAGS) -MMD -MP -o $@ $< $(EMU_TEST_OBJ) \
+		$(LDFLAGS_BASE) -lcrypto -pthread
 
 # Both suites run whatever the first gives; each count is shown, then the
 # total as the closing line (tools/check reads only the last one).
@@ -45,4 +52,4 @@ check-emu: $(EMU) $(EMU_TESTS)
 	echo "$$tp passed, $$tf failed"; \
 	exit $$rc
 
--include $(EMU_OBJ:.o=.d) $(EMU_TESTS:=.d)
+-include $(EMU_OBJ:.o=.d) $(EMU_TEST_OBJ:.o=.d) $(EMU_TESTS:=.d)

@@ -1,14 +1,16 @@
 # VM harness targets.  KERNEL is 6.1 or 6.12.
 KERNEL ?= 6.1
 VM_KVER = $(if $(filter 6.12,$(KERNEL)),$(K612),$(K61))
-VM_TESTS = $(wildcard $(TOP)/build/rel/selftests/*_test) $(TOP)/build/rel/lib/tests/test_pkcs11
+# Listed when the recipe runs, after `all` has built them.
+VM_TESTS = $(TOP)/build/rel/selftests/*_test $(TOP)/build/rel/lib/tests/test_pkcs11
 
 .PHONY: check-vm check-vm-clients demo demo-vm
 check-vm: all
 	@$(MAKE) -s all module KVER=$(VM_KVER)
 	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 \
 		--add tools/vm/guest-tests:/usr/libexec/bcchip/guest-tests \
-		$(foreach t,$(VM_TESTS),--add $(t):/usr/libexec/bcchip/tests/$(notdir $(t))) \
+		$$(for t in $(VM_TESTS); do \
+			echo --add $$t:/usr/libexec/bcchip/tests/$${t##*/}; done) \
 		-- /usr/libexec/bcchip/guest-tests
 
 # The two-command tour: set up, build, boot two chips, show them.  The

@@ -6,26 +6,18 @@
  * crash safety and malformed requests.
  * usage: test_keystore PATH-TO-bcchip-emu
  */
-#include <errno.h>
+#include <endian.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <linux/bcchip.h>
-#include "emu_envelope.h"
+#include "emutest.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -37,346 +29,7 @@
 #include <openssl/x509.h>
 #include <p11-kit/pkcs11.h>
 
-#define MAX_FRAME	32768u
-#define MAX_RANDOM	(MAX_FRAME - BCFW_HDR_SIZE)
-
-static const char *emu_bin;
-static char tmpdir[] = "/tmp/bcks-test.XXXXXX";
-static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned int passed, failed;	/* under count_lock */
-
-static void check(bool ok, const char *what, ...)
-	__attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *what, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&count_lock);
-	if (ok) {
-		passed++;
-	} else {
-		failed++;
-		fputs("FAIL: ", stdout);
-		va_start(ap, what);
-		vprintf(what, ap);
-		va_end(ap);
-		fputc('\n', stdout);
-		fflush(stdout);
-	}
-	pthread_mutex_unlock(&count_lock);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* ---- emulator processes ---- */
-
-struct emu {
-	pid_t pid;
-	char state[256], sock[256], pidfile[256], log[256];
-};
-
-static int emu_start(struct emu *e, const char *name, const char *const *extra)
-{
-	const char *argv[32];
-	int n = 0;
-	double until;
-
-	snprintf(e->state, sizeof(e->state), "%s/%s.state", tmpdir, name);
-	snprintf(e->sock, sizeof(e->sock), "%s/%s.sock", tmpdir, name);
-	snprintf(e->pidfile, sizeof(e->pidfile), "%s/%s.pid", tmpdir, name);
-	snprintf(e->log, sizeof(e->log), "%s/%s.log", tmpdir, name);
-	unlink(e->pidfile);
-	argv[n++] = emu_bin;
-	argv[n++] = "--foreground";
-	argv[n++] = "--state";
-	argv[n++] = e->state;
-	argv[n++] = "--socket";
-	argv[n++] = e->sock;
-	argv[n++] = "--pidfile";
-	argv[n++] = e->pidfile;
-	argv[n++] = "--log";
-	argv[n++] = e->log;
-	while (extra && *extra && n < 30)
-		argv[n++] = *extra++;
-	argv[n] = NULL;
-
-	e->pid = fork();
-	if (e->pid < 0)
-		return -errno;
-	if (e->pid == 0) {
-		int lfd = open(e->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		/* No emulator outlives a crashed test run. */
-		if (lfd < 0 || dup2(lfd, STDERR_FILENO) < 0 ||
-		    dup2(lfd, STDOUT_FILENO) < 0 ||
-		    prctl(PR_SET_PDEATHSIG, SIGTERM))
-			_exit(126);
-		execv(emu_bin, (char *const *)argv);
-		_exit(127);
-	}
-	/* The pid file appears once the socket listens. */
-	until = now_ms() + 20000;
-	while (now_ms() < until) {
-		int st;
-
-		if (access(e->pidfile, F_OK) == 0)
-			return 0;
-		if (waitpid(e->pid, &st, WNOHANG) == e->pid) {
-			e->pid = 0;
-			return WIFEXITED(st) ? -WEXITSTATUS(st) - 1000 : -EIO;
-		}
-		usleep(10000);
-	}
-	kill(e->pid, SIGKILL);
-	waitpid(e->pid, NULL, 0);
-	e->pid = 0;
-	return -ETIMEDOUT;
-}
-
-/* Returns the exit status, or -1 when it died otherwise. */
-static int emu_stop(struct emu *e)
-{
-	int st;
-
-	if (e->pid <= 0)
-		return -1;
-	kill(e->pid, SIGTERM);
-	if (waitpid(e->pid, &st, 0) != e->pid)
-		return -1;
-	e->pid = 0;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static bool emu_alive(struct emu *e)
-{
-	return e->pid > 0 && waitpid(e->pid, NULL, WNOHANG) == 0;
-}
-
-/* ---- socket and envelopes ---- */
-
-static int conn_open(const struct emu *e)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 20 };
-	int fd;
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (strlen(e->sock) >= sizeof(sa.sun_path)) {
-		close(fd);
-		return -1;
-	}
-	memcpy(sa.sun_path, e->sock, strlen(e->sock) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *buf, size_t n)
-{
-	uint8_t *p = buf;
-
-	while (n) {
-		ssize_t r = read(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int send_env(int fd, uint16_t type, uint32_t client, uint32_t tag,
-		    const void *payload, uint32_t len)
-{
-	struct bcem_envelope env = {
-		.magic = htole32(BCEM_MAGIC),
-		.type = htole16(type),
-		.client = htole32(client),
-		.tag = htole32(tag),
-		.length = htole32(len),
-	};
-
-	if (write_all(fd, &env, sizeof(env)))
-		return -1;
-	return len ? write_all(fd, payload, len) : 0;
-}
-
-struct reply {
-	uint16_t type, status;
-	uint32_t client, tag, len;
-	uint8_t *data;		/* malloc'd payload */
-};
-
-static int recv_env(int fd, struct reply *r)
-{
-	struct bcem_envelope env;
-
-	memset(r, 0, sizeof(*r));
-	if (read_all(fd, &env, sizeof(env)))
-		return -1;
-	if (le32toh(env.magic) != BCEM_MAGIC ||
-	    le32toh(env.length) > BCEM_MAX_PAYLOAD)
-		return -2;
-	r->type = le16toh(env.type);
-	r->status = le16toh(env.status);
-	r->client = le32toh(env.client);
-	r->tag = le32toh(env.tag);
-	r->len = le32toh(env.length);
-	r->data = malloc(r->len ? r->len : 1);
-	if (!r->data)
-		return -3;
-	if (read_all(fd, r->data, r->len)) {
-		free(r->data);
-		r->data = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-static uint8_t *frame(uint16_t op, uint32_t session, const void *body,
-		      uint32_t blen)
-{
-	uint8_t *f = calloc(1, BCFW_HDR_SIZE + (size_t)blen);
-	struct bcfw_hdr h = {
-		.magic = htole32(BCFW_MAGIC),
-		.version = BCFW_PROTO_VERSION,
-		.opcode = htole16(op),
-		.length = htole32(BCFW_HDR_SIZE + blen),
-		.session = htole32(session),
-	};
-
-	if (!f)
-		abort();
-	memcpy(f, &h, sizeof(h));
-	if (blen)
-		memcpy(f + BCFW_HDR_SIZE, body, blen);
-	return f;
-}
-
-/* A response frame, checked for a well-formed header. */
-struct resp {
-	int err;		/* 0, or why there is no usable response */
-	uint16_t env_status;
-	uint16_t opcode;
-	uint32_t session, status, blen;
-	uint8_t *body;		/* points into raw */
-	uint8_t *raw;
-};
-
-static void resp_free(struct resp *r)
-{
-	free(r->raw);
-	memset(r, 0, sizeof(*r));
-}
-
-static void parse_resp(struct reply *rp, struct resp *r)
-{
-	struct bcfw_hdr h;
-
-	memset(r, 0, sizeof(*r));
-	r->raw = rp->data;
-	r->env_status = rp->status;
-	if (rp->type != BCEM_RESPONSE) {
-		r->err = -10;
-		return;
-	}
-	if (rp->len < BCFW_HDR_SIZE) {
-		r->err = rp->status ? -11 : -12;
-		return;
-	}
-	memcpy(&h, rp->data, sizeof(h));
-	if (le32toh(h.magic) != BCFW_MAGIC || h.version != 1 || h.flags ||
-	    h.reserved || le32toh(h.length) != rp->len) {
-		r->err = -13;
-		return;
-	}
-	r->opcode = le16toh(h.opcode);
-	r->session = le32toh(h.session);
-	r->status = le32toh(h.status);
-	r->blen = rp->len - BCFW_HDR_SIZE;
-	r->body = rp->data + BCFW_HDR_SIZE;
-}
-
-/* Sends raw payload as a REQUEST and waits for its answer. */
-static void xact_raw(int fd, uint32_t client, const void *payload,
-		     uint32_t len, struct resp *r)
-{
-	static uint32_t tags = 1000;	/* only used from one thread at once */
-	struct reply rp;
-	uint32_t tag = __atomic_add_fetch(&tags, 1, __ATOMIC_RELAXED);
-
-	memset(r, 0, sizeof(*r));
-	if (send_env(fd, BCEM_REQUEST, client, tag, payload, len)) {
-		r->err = -1;
-		return;
-	}
-	if (recv_env(fd, &rp)) {
-		r->err = -2;
-		return;
-	}
-	if (rp.tag != tag || rp.client != client) {
-		free(rp.data);
-		r->err = -3;
-		return;
-	}
-	parse_resp(&rp, r);
-}
-
-static void xact(int fd, uint32_t client, uint16_t op, uint32_t session,
-		 const void *body, uint32_t blen, struct resp *r)
-{
-	uint8_t *f = frame(op, session, body, blen);
-
-	xact_raw(fd, client, f, BCFW_HDR_SIZE + blen, r);
-	free(f);
-}
-
 /* ---- request building ---- */
-
-static bool info_of(int fd, struct bcfw_info *info)
-{
-	struct resp r;
-	bool ok;
-
-	xact(fd, 1, BCFW_OP_GET_INFO, 0, NULL, 0, &r);
-	ok = !r.err && r.status == BCFW_S_OK && r.blen == sizeof(*info);
-	if (ok)
-		memcpy(info, r.body, sizeof(*info));
-	resp_free(&r);
-	return ok;
-}
 
 #define CKR(x)		BCFW_S_CKR(x)
 #define NO_ANSWER	0xdeadbeefu
@@ -1070,7 +723,7 @@ static void test_token(void)
 	      "session closes");
 	check(init_token(fd, "Key store test", so_pin) == 0,
 	      "INIT_TOKEN with a new SO PIN");
-	check(info_of(fd, &in) && !memcmp(in.label, "Key store test  ", 16),
+	check(get_info(fd, &in) && !memcmp(in.label, "Key store test  ", 16),
 	      "label set by INIT_TOKEN shows in GET_INFO");
 	check(tok_flags(fd) & BCFW_TOKF_TOKEN_INITIALIZED, "now initialized");
 	check(init_token(fd, "Other", "wrong-so-pin") ==
@@ -2816,18 +2469,10 @@ static void test_fuzz(struct emu *e)
 int main(int argc, char **argv)
 {
 	struct emu e;
-	char cmd[300];
+	int rc = emutest_begin(argc, argv, "bcks-test");
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s PATH-TO-bcchip-emu\n", argv[0]);
-		return 2;
-	}
-	emu_bin = argv[1];
-	signal(SIGPIPE, SIG_IGN);
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	if (rc)
+		return rc;
 	test_token();
 	if (emu_start(&e, "main", NULL) == 0) {
 		test_objects(&e);
@@ -2848,17 +2493,5 @@ int main(int argc, char **argv)
 	}
 	test_persistence();
 	test_crash();
-
-	snprintf(cmd, sizeof(cmd),
-		 "! grep -l -E 'Sanitizer|runtime error' %s/*.log", tmpdir);
-	check(system(cmd) == 0, "no sanitizer reports in emulator logs");
-	if (failed) {
-		printf("emulator logs kept in %s\n", tmpdir);
-	} else {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-		if (system(cmd) != 0)
-			printf("could not remove %s\n", tmpdir);
-	}
-	printf("%u passed, %u failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return emutest_end();
 }
