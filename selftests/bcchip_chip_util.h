@@ -23,7 +23,8 @@ static inline int bt_chip(void)
 
 static inline const char *bt_chip_dev(int chip)
 {
-	static char path[64];
+	/* per thread: workers name their chips concurrently */
+	static __thread char path[64];
 
 	snprintf(path, sizeof(path), "/dev/bcchip%d", chip);
 	return path;
