@@ -19,19 +19,12 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "bcchip_test_util.h"
+#include "bcchip_chip_util.h"
 
 BT_CLOSING_LINE()
 
 #define PARAM_TIMEOUT "/sys/module/bcchip/parameters/cmd_timeout_ms"
 #define SHORT_TIMEOUT_MS 2000
-
-static int chip_index(void)
-{
-	const char *p = getenv("BCCHIP_TEST_CHIP");
-
-	return p && *p ? atoi(p) : 1;
-}
 
 static const char *chip_path(void)
 {
@@ -39,33 +32,8 @@ static const char *chip_path(void)
 
 	if (getenv("BCCHIP_TEST_DEV"))
 		return bt_dev_path();
-	snprintf(path, sizeof(path), "/dev/bcchip%d", chip_index());
+	snprintf(path, sizeof(path), "/dev/bcchip%d", bt_chip());
 	return path;
-}
-
-/*
- * The harness watches the serial console.  When our output is redirected
- * (a test runner capturing it), the line goes to /dev/console as well.
- */
-static void ask_host(const char *verb)
-{
-	char line[64];
-	int n, fd;
-
-	n = snprintf(line, sizeof(line), "@@BCCHIP-HOST %s %d\n", verb,
-		     chip_index());
-	fflush(stdout);
-	fputs(line, stdout);
-	fflush(stdout);
-	if (isatty(STDOUT_FILENO))
-		return;
-	fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (write(fd, line, n) != n)
-		fprintf(stderr, "# writing to /dev/console: %s\n",
-			strerror(errno));
-	close(fd);
 }
 
 static int read_param(unsigned int *val)
@@ -91,30 +59,6 @@ static int write_param(unsigned int val)
 	if (fclose(f))
 		ok = 0;
 	return ok ? 0 : -1;
-}
-
-static int echo(int fd)
-{
-	uint8_t req[64], resp[128];
-	struct bcchip_ioc_cmd cmd;
-	uint32_t len = bt_frame(req, BCFW_OP_ECHO, 0, "ping", 4);
-
-	return bt_cmd(fd, req, len, resp, sizeof(resp), &cmd);
-}
-
-/* retry an echo until it works, for up to @secs */
-static int wait_echo(int fd, double secs)
-{
-	double end = bt_now() + secs;
-	int ret;
-
-	do {
-		ret = echo(fd);
-		if (!ret)
-			return 0;
-		usleep(200 * 1000);
-	} while (bt_now() < end);
-	return ret;
 }
 
 struct sleeper {
@@ -159,15 +103,15 @@ TEST_F_TIMEOUT(emu, stopped_emulator_times_out, 90)
 	ASSERT_EQ(0, read_param(&saved)) TH_LOG("no %s", PARAM_TIMEOUT);
 	fd = open(chip_path(), O_RDWR | O_CLOEXEC);
 	ASSERT_GE(fd, 0) TH_LOG("open %s: %s", chip_path(), strerror(errno));
-	ASSERT_EQ(0, echo(fd));
+	ASSERT_EQ(0, bt_echo(fd));
 	timeout = saved > SHORT_TIMEOUT_MS ? SHORT_TIMEOUT_MS : saved;
 	ASSERT_EQ(0, write_param(timeout));
 
-	ask_host("stop-emu");
+	bt_ask_host("stop-emu", bt_chip());
 	/* the harness acts when it reads the line; give it a moment */
 	sleep(1);
 	t0 = bt_now();
-	ret = echo(fd);
+	ret = bt_echo(fd);
 	elapsed = bt_now() - t0;
 	EXPECT_EQ(-ETIMEDOUT, ret);
 	EXPECT_GE(elapsed, timeout / 1000.0 - 0.1);
@@ -175,12 +119,12 @@ TEST_F_TIMEOUT(emu, stopped_emulator_times_out, 90)
 
 	/* a second one too: the abandoned tag did not wedge the queue */
 	t0 = bt_now();
-	EXPECT_EQ(-ETIMEDOUT, echo(fd));
+	EXPECT_EQ(-ETIMEDOUT, bt_echo(fd));
 	EXPECT_LT(bt_now() - t0, timeout / 1000.0 + 3.0);
 
-	ask_host("cont-emu");
+	bt_ask_host("cont-emu", bt_chip());
 	/* late completions are reaped and the chip answers again */
-	EXPECT_EQ(0, wait_echo(fd, 10));
+	EXPECT_EQ(0, bt_wait_echo(fd, 10));
 	EXPECT_EQ(0, write_param(saved));
 	close(fd);
 }
@@ -193,23 +137,23 @@ TEST_F_TIMEOUT(emu, killed_emulator_fails_fast, 90)
 
 	s.fd = open(chip_path(), O_RDWR | O_CLOEXEC);
 	ASSERT_GE(s.fd, 0) TH_LOG("open %s: %s", chip_path(), strerror(errno));
-	ASSERT_EQ(0, wait_echo(s.fd, 10));
+	ASSERT_EQ(0, bt_wait_echo(s.fd, 10));
 
 	ASSERT_EQ(0, pthread_create(&thr, NULL, sleeper_run, &s));
 	/* let the SLEEP reach the firmware */
 	sleep(1);
-	ask_host("kill-emu");
+	bt_ask_host("kill-emu", bt_chip());
 	ASSERT_EQ(0, pthread_join(thr, NULL));
 	EXPECT_EQ(-EIO, s.ret);
 	EXPECT_LT(s.elapsed, 10.0) TH_LOG("took %.1f s", s.elapsed);
 
 	t0 = bt_now();
-	EXPECT_EQ(-EIO, echo(s.fd));
+	EXPECT_EQ(-EIO, bt_echo(s.fd));
 	EXPECT_LT(bt_now() - t0, 2.0);
 
 	/* restart it so later tests find a working chip */
-	ask_host("start-emu");
-	EXPECT_EQ(0, wait_echo(s.fd, 15));
+	bt_ask_host("start-emu", bt_chip());
+	EXPECT_EQ(0, bt_wait_echo(s.fd, 15));
 	close(s.fd);
 }
 
