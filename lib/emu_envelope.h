@@ -13,6 +13,18 @@ enum bcem_type {
 	BCEM_RESPONSE	= 2,
 	BCEM_RESET	= 3,
 	BCEM_RESET_DONE	= 4,
+	BCEM_EVENT	= 5,	/* emulator -> subscribed connection */
+	BCEM_SUBSCRIBE	= 6,	/* connection -> emulator: send me events */
+};
+
+/* BCEM_EVENT payload: the event entry of docs/hardware.md, STATUS/SEQ 0. */
+struct bcem_event {
+	uint16_t status;
+	uint16_t type;
+	uint32_t seq;
+	uint64_t time;
+	uint64_t arg0;
+	uint64_t arg1;
 };
 
 /* Little-endian on the wire; convert with htole32() and friends. */

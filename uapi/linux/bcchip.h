@@ -137,11 +137,29 @@ enum bcfw_opcode {
 	BCFW_OP_DIGEST		= 0x0653,
 
 	/*
+	 * Attestation (docs/attestation.md).  STATUS and CHAIN need no
+	 * session or login.  KEY_ATTEST: the key's handle must be visible to
+	 * the client (a private key: logged in as the user).
+	 */
+	BCFW_OP_ATTEST_STATUS	= 0x0701, /* none; resp bcfw_attest_status */
+	BCFW_OP_ATTEST_CHAIN	= 0x0702, /* none; resp bcfw_cert_list (2 certs) */
+	BCFW_OP_KEY_ATTEST	= 0x0703, /* bcfw_key_attest_req + nonce; resp bcfw_cert_list (1) */
+
+	/*
 	 * Host only: the client stamped on this command is gone (its file
 	 * was closed or its process died); destroy its sessions and session
 	 * objects.  body: none.
 	 */
 	BCFW_OP_CLIENT_CLOSE	= 0x4001,
+
+	/* Admin: refresh the attestation certificate now.  resp: status. */
+	BCFW_OP_ATTEST_REFRESH	= 0x8001,
+	/*
+	 * Admin, tests only: set the chip clock.  Refused (BCFW_S_DENIED)
+	 * unless the emulator runs with --test-clock; a real chip has no
+	 * such command.  body: bcfw_test_clock_req; resp: bcfw_attest_status.
+	 */
+	BCFW_OP_TEST_CLOCK	= 0x80f0,
 };
 
 /* Operation family of a crypto opcode, and the step within it. */
@@ -527,6 +545,143 @@ struct bcfw_out {
 };
 
 #define BCFW_OUT_TOO_SMALL	0x1
+
+/* ---- Attestation ---- */
+
+/* Health bits (bcfw_attest_status.health); 0 means healthy. */
+#define BCFW_HEALTH_REFRESH_FAILED	0x1	/* the last refresh failed */
+#define BCFW_HEALTH_NEAR_EXPIRY		0x2	/* certificate expires within 14 days */
+#define BCFW_HEALTH_EXPIRED		0x4	/* certificate no longer valid */
+#define BCFW_HEALTH_NO_IDENTITY		0x8	/* no certified identity key */
+
+/* Times are the chip clock: seconds since 1970-01-01 UTC. */
+struct bcfw_attest_status {
+	__le64 now;			/* chip clock */
+	__le64 not_before;		/* current attestation certificate */
+	__le64 not_after;
+	__le64 last_refresh;		/* last successful refresh */
+	__le64 next_refresh;		/* when the next one is due */
+	__le32 period;			/* refresh period, seconds (90 days) */
+	__le32 generation;		/* bumped by every successful refresh */
+	__le32 health;			/* BCFW_HEALTH_* */
+	__le32 failures;		/* failed refreshes in a row */
+	__le32 reserved[6];
+};
+
+/*
+ * A list of DER certificates: this header, then for each one a __le32
+ * length, a __le32 zero, and the DER bytes padded with zeros to a
+ * multiple of 8.  ATTEST_CHAIN: [0] the chip's identity certificate
+ * (issued by the manufacturer CA), [1] the attestation certificate
+ * (issued by the identity key).  KEY_ATTEST: [0] the key attestation
+ * certificate (issued by the identity key).
+ */
+struct bcfw_cert_list {
+	__le32 count;
+	__le32 reserved;
+};
+
+#define BCFW_NONCE_MAX		64
+
+struct bcfw_key_attest_req {
+	__le32 key;			/* a private or public key handle */
+	__le32 nonce_len;		/* 0..BCFW_NONCE_MAX bytes that follow */
+};
+
+/* bcfw_test_clock_req.flags: which fields to apply */
+#define BCFW_CLOCK_SET_TIME	0x1
+#define BCFW_CLOCK_SET_SCALE	0x2
+#define BCFW_CLOCK_SET_FAIL	0x4
+
+struct bcfw_test_clock_req {
+	__le32 flags;			/* BCFW_CLOCK_SET_* */
+	__le32 scale;			/* chip seconds per real second (>= 1) */
+	__le64 time;			/* new chip clock */
+	__le32 fail_refresh;		/* 1: refreshes fail until set to 0 */
+	__le32 reserved;
+};
+
+/*
+ * Chip events (docs/hardware.md "Event queue", docs/attestation.md).
+ * The firmware raises REFRESH_DONE, REFRESH_FAILED, NEAR_EXPIRY and
+ * FATAL; the driver raises RESET and FATAL itself, and LOST when the
+ * device reports events dropped for lack of room.
+ */
+enum bcchip_event_type {
+	BCCHIP_EVENT_REFRESH_DONE	= 1,	/* arg0: generation, arg1: not_after */
+	BCCHIP_EVENT_REFRESH_FAILED	= 2,	/* arg0: failures in a row, arg1: not_after */
+	BCCHIP_EVENT_NEAR_EXPIRY	= 3,	/* arg0: not_after, arg1: seconds left */
+	BCCHIP_EVENT_RESET		= 4,	/* arg0: new driver generation, arg1: 0 */
+	BCCHIP_EVENT_FATAL		= 5,	/* arg0: reason (driver: CSTS value) */
+	BCCHIP_EVENT_LOST		= 6,	/* arg0: events dropped */
+};
+
+/* ------------------------------------------------------------------ */
+/* Generic netlink family "bcchip" (docs/netlink.md)                    */
+/* ------------------------------------------------------------------ */
+
+#define BCCHIP_GENL_NAME		"bcchip"
+#define BCCHIP_GENL_VERSION		1
+#define BCCHIP_GENL_MCGRP_EVENTS	"events"
+
+enum bcchip_nl_cmd {
+	BCCHIP_NL_CMD_UNSPEC,
+	/*
+	 * doit with BCCHIP_NL_A_DEVICE: that chip's status; dumpit: every
+	 * chip.  Reply: BCCHIP_NL_CMD_GET_STATUS with the status attributes.
+	 */
+	BCCHIP_NL_CMD_GET_STATUS,
+	/* doit, CAP_SYS_ADMIN: refresh the attestation now; reply: status */
+	BCCHIP_NL_CMD_REFRESH,
+	/* multicast on "events": DEVICE, NAME, and the EVENT_* attributes */
+	BCCHIP_NL_CMD_EVENT,
+	__BCCHIP_NL_CMD_MAX,
+};
+
+#define BCCHIP_NL_CMD_MAX	(__BCCHIP_NL_CMD_MAX - 1)
+
+/* Overall health (BCCHIP_NL_A_HEALTH) */
+enum bcchip_health {
+	BCCHIP_HEALTH_OK	= 0,
+	BCCHIP_HEALTH_DEGRADED	= 1,	/* refresh failed or near expiry */
+	BCCHIP_HEALTH_FAILED	= 2,	/* dead, removed, or certificate expired */
+};
+
+enum bcchip_nl_attr {
+	BCCHIP_NL_A_UNSPEC,
+	BCCHIP_NL_A_PAD,
+	BCCHIP_NL_A_DEVICE,		/* u32: N of /dev/bcchipN */
+	BCCHIP_NL_A_NAME,		/* string: "bcchipN" */
+	BCCHIP_NL_A_PCI_ADDR,		/* string: "0000:01:00.0" */
+	BCCHIP_NL_A_SERIAL,		/* string, blanks trimmed */
+	BCCHIP_NL_A_LABEL,		/* string, blanks trimmed */
+	BCCHIP_NL_A_MODEL,		/* string, blanks trimmed */
+	BCCHIP_NL_A_FW_VERSION,		/* u32: major << 8 | minor */
+	BCCHIP_NL_A_HW_VERSION,		/* u32: BAR0 VERSION */
+	BCCHIP_NL_A_STATE,		/* u32: enum bcchip_state */
+	BCCHIP_NL_A_HEALTH,		/* u32: enum bcchip_health */
+	BCCHIP_NL_A_HEALTH_FLAGS,	/* u32: BCFW_HEALTH_* */
+	BCCHIP_NL_A_GENERATION,		/* u32: driver reset generation */
+	BCCHIP_NL_A_RESET_COUNT,	/* u32 */
+	BCCHIP_NL_A_SESSIONS_IN_USE,	/* u32 */
+	BCCHIP_NL_A_MAX_SESSIONS,	/* u32 */
+	BCCHIP_NL_A_CHIP_TIME,		/* u64: chip clock, Unix seconds */
+	BCCHIP_NL_A_ATTEST_NOT_BEFORE,	/* u64 */
+	BCCHIP_NL_A_ATTEST_NOT_AFTER,	/* u64 */
+	BCCHIP_NL_A_ATTEST_LAST_REFRESH, /* u64 */
+	BCCHIP_NL_A_ATTEST_NEXT_REFRESH, /* u64 */
+	BCCHIP_NL_A_ATTEST_PERIOD,	/* u32: seconds */
+	BCCHIP_NL_A_ATTEST_GENERATION,	/* u32: refresh generation */
+	BCCHIP_NL_A_ATTEST_FAILURES,	/* u32: failed refreshes in a row */
+	BCCHIP_NL_A_EVENT_TYPE,		/* u32: enum bcchip_event_type */
+	BCCHIP_NL_A_EVENT_SEQ,		/* u32: per device, from 1 */
+	BCCHIP_NL_A_EVENT_TIME,		/* u64: chip clock (driver events: host time) */
+	BCCHIP_NL_A_EVENT_ARG0,		/* u64 */
+	BCCHIP_NL_A_EVENT_ARG1,		/* u64 */
+	__BCCHIP_NL_A_MAX,
+};
+
+#define BCCHIP_NL_A_MAX		(__BCCHIP_NL_A_MAX - 1)
 
 /* ------------------------------------------------------------------ */
 /* ioctl ABI of /dev/bcchipN                                           */
