@@ -111,8 +111,18 @@ static int bcchip_wait_ready(struct bcchip_dev *bd, bool ready)
 
 int bcchip_hw_disable(struct bcchip_dev *bd)
 {
+	int ret;
+
 	bcchip_wr(bd, BCCHIP_REG_CC, 0);
-	return bcchip_wait_ready(bd, false);
+	ret = bcchip_wait_ready(bd, false);
+	/*
+	 * A chip that ignores CC.EN may still write to our rings and
+	 * buffers, which are about to be recycled or freed: cut its bus
+	 * mastering until it is enabled again.
+	 */
+	if (ret)
+		pci_clear_master(bd->pdev);
+	return ret;
 }
 
 /* Reset and enable the chip with every queue; bumps the generation. */
@@ -127,6 +137,7 @@ int bcchip_hw_enable(struct bcchip_dev *bd)
 		dev_err(dev, "chip did not stop: %d\n", ret);
 		return ret;
 	}
+	pci_set_master(bd->pdev);
 	bcchip_queue_program(&bd->queues[BCCHIP_ADMIN_QID]);
 	bcchip_wr(bd, BCCHIP_REG_CC, BCCHIP_CC_EN);
 	ret = bcchip_wait_ready(bd, true);
@@ -329,7 +340,7 @@ static int bcchip_check_hw(struct bcchip_dev *bd)
 				num_online_cpus(), BCCHIP_MAX_QUEUES - 1);
 	bd->nr_io_queues = clamp(bd->nr_io_queues, 1U,
 				 clamp(max_io_queues, 1U, BCCHIP_MAX_QUEUES - 1));
-	bd->io_depth = clamp(io_queue_depth, 2U, mqes);
+	bd->io_depth = clamp(io_queue_depth, 2U, min(mqes, BCCHIP_MAX_DEPTH));
 	return 0;
 }
 
@@ -382,7 +393,6 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		dev_err(dev, "chip did not stop: %d\n", ret);
 		goto err_put;
 	}
-	pci_set_master(pdev);
 
 	ret = bcchip_queue_alloc(bd, BCCHIP_ADMIN_QID,
 				 min_t(u32, BCCHIP_ADMIN_DEPTH,
@@ -415,6 +425,7 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 err_disable:
 	bcchip_set_state(bd, BCCHIP_STATE_DEAD);
 	bcchip_hw_disable(bd);
+	pci_clear_master(pdev);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
 		bcchip_queue_abort_all(&bd->queues[qid], BCCHIP_TAG_HOST_ABORT,
 				       -ENODEV);
@@ -440,6 +451,7 @@ static void bcchip_remove(struct pci_dev *pdev)
 
 	/* stop the chip before failing waiters: no DMA after this */
 	bcchip_hw_disable(bd);
+	pci_clear_master(pdev);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
 		bcchip_queue_abort_all(&bd->queues[qid], BCCHIP_TAG_HOST_ABORT,
 				       -ENODEV);
@@ -466,6 +478,7 @@ static void bcchip_shutdown(struct pci_dev *pdev)
 	bcchip_set_state(bd, BCCHIP_STATE_REMOVED);
 	bcchip_recovery_stop(bd);
 	bcchip_hw_disable(bd);
+	pci_clear_master(pdev);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
 		bcchip_queue_abort_all(&bd->queues[qid], BCCHIP_TAG_HOST_ABORT,
 				       -ENODEV);

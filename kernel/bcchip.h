@@ -9,6 +9,8 @@
 #include <linux/cdev.h>
 #include <linux/completion.h>
 #include <linux/idr.h>
+#include <linux/interrupt.h>
+#include <linux/jiffies.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
@@ -24,6 +26,8 @@
 
 #define BCCHIP_DRV_NAME		"bcchip"
 #define BCCHIP_ADMIN_DEPTH	8
+/* the most tags an I/O queue gets, whatever the chip allows */
+#define BCCHIP_MAX_DEPTH	1024U
 #define BCCHIP_MAX_FRAME_LIMIT	SZ_1M
 
 extern unsigned int bcchip_cmd_timeout_ms;
@@ -88,6 +92,32 @@ struct bcchip_queue {
 	wait_queue_head_t tag_wait;
 };
 
+/*
+ * A chip or driver event on its way to the netlink "events" group
+ * (events.c, netlink.c).
+ */
+struct bcchip_event {
+	u16 type;		/* enum bcchip_event_type */
+	u64 time;		/* chip clock; driver events: host time */
+	u64 arg0;
+	u64 arg1;
+};
+
+/* The event queue (events.c): written by the device, read by a work item. */
+struct bcchip_evq {
+	spinlock_t lock;	/* @head, @phase, @enabled and the ring */
+	struct bcchip_eqe *ring;	/* NULL: the chip has no event queue */
+	dma_addr_t ring_dma;
+	u16 depth;
+	u16 head;
+	u8 phase;
+	bool enabled;		/* programmed, and not torn down by removal */
+	unsigned int dev_vecs;	/* CAP2 NVEC, 0 without an event queue */
+	unsigned int vec;	/* the vector that carries it */
+	struct work_struct work;
+	atomic_t seq;		/* BCCHIP_NL_A_EVENT_SEQ of the last event */
+};
+
 /* One MSI-X vector; it serves every queue q with q % nr_vecs == its index. */
 struct bcchip_vec {
 	struct bcchip_dev *bd;
@@ -136,9 +166,10 @@ struct bcchip_dev {
 	struct bcchip_queue queues[BCCHIP_MAX_QUEUES];
 	unsigned int nr_io_queues;
 	unsigned int io_depth;
-	struct bcchip_vec vecs[BCCHIP_MAX_QUEUES];
+	struct bcchip_vec vecs[BCCHIP_MAX_QUEUES + 1];	/* + the event queue's */
 	unsigned int nr_vecs;
 	unsigned int nr_irqs;		/* vectors with a handler */
+	struct bcchip_evq evq;
 
 	/* cached from BCFW_OP_GET_INFO at probe */
 	u8 serial[BCFW_SERIAL_LEN];
@@ -157,6 +188,17 @@ static inline u32 bcchip_rd(struct bcchip_dev *bd, u32 reg)
 static inline void bcchip_wr(struct bcchip_dev *bd, u32 reg, u32 val)
 {
 	iowrite32(val, bd->regs + reg);
+}
+
+/*
+ * What is left of a wait budget that ends at @deadline (jiffies), at
+ * least 1 ms so that a command still gets its one chance to be seen.
+ */
+static inline unsigned int bcchip_msecs_left(unsigned long deadline)
+{
+	long left = (long)(deadline - jiffies);
+
+	return left > 0 ? max(1U, jiffies_to_msecs(left)) : 1U;
 }
 
 static inline struct device *bcchip_pdev_dev(struct bcchip_dev *bd)
@@ -180,6 +222,44 @@ void bcchip_recovery_stop(struct bcchip_dev *bd);
 void bcchip_schedule_reset(struct bcchip_dev *bd, const char *reason);
 int bcchip_reset(struct bcchip_dev *bd, const char *reason);
 extern const struct pci_error_handlers bcchip_err_handlers;
+
+/* events.c */
+void bcchip_events_init(struct bcchip_dev *bd);
+int bcchip_events_alloc(struct bcchip_dev *bd);
+int bcchip_events_irq_vectors(struct bcchip_dev *bd, unsigned int max_vectors);
+irq_handler_t bcchip_vec_handler(struct bcchip_dev *bd, unsigned int v);
+void bcchip_events_program(struct bcchip_dev *bd);
+void bcchip_events_stop(struct bcchip_dev *bd);
+void bcchip_event_raise(struct bcchip_dev *bd, u16 type, u64 arg0, u64 arg1);
+void bcchip_events_after_reset(struct bcchip_dev *bd);
+
+/* status.c: what GET_STATUS and sysfs report */
+struct bcchip_status {
+	enum bcchip_state state;
+	u32 generation;
+	u32 reset_count;
+	int info_err;			/* GET_INFO: 0 or an errno */
+	u32 sessions_in_use;
+	int attest_err;			/* ATTEST_STATUS: 0 or an errno */
+	u64 chip_time;
+	u64 not_before;
+	u64 not_after;
+	u64 last_refresh;
+	u64 next_refresh;
+	u32 period;
+	u32 attest_generation;
+	u32 health_flags;		/* BCFW_HEALTH_* */
+	u32 failures;
+	enum bcchip_health health;
+};
+
+int bcchip_status_query(struct bcchip_dev *bd, struct bcchip_status *st);
+int bcchip_attest_refresh(struct bcchip_dev *bd);
+
+/* netlink.c */
+int bcchip_netlink_init(void);
+void bcchip_netlink_exit(void);
+void bcchip_netlink_event(struct bcchip_dev *bd, const struct bcchip_event *ev);
 
 /* sysfs.c */
 extern const struct attribute_group *bcchip_dev_groups[];
@@ -215,5 +295,6 @@ int bcchip_cdev_init(void);
 void bcchip_cdev_exit(void);
 int bcchip_cdev_add(struct bcchip_dev *bd);
 void bcchip_cdev_del(struct bcchip_dev *bd);
+struct bcchip_dev *bcchip_dev_find(unsigned long *minor, bool next);
 
 #endif /* _BCCHIP_H */

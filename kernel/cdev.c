@@ -41,6 +41,27 @@ struct bcchip_client {
 	u32 id;
 };
 
+/*
+ * The chip with minor *@minor, or with @next the first at or above it
+ * (*@minor is updated), with a reference; NULL if there is none.  Removal
+ * takes the chip out first, so a chip being removed is not found.
+ */
+struct bcchip_dev *bcchip_dev_find(unsigned long *minor, bool next)
+{
+	struct bcchip_dev *bd;
+
+	xa_lock(&bcchip_devs);
+	if (next)
+		bd = xa_find(&bcchip_devs, minor, BCCHIP_MAX_MINORS - 1,
+			     XA_PRESENT);
+	else
+		bd = xa_load(&bcchip_devs, *minor);
+	if (bd)
+		kref_get(&bd->kref);
+	xa_unlock(&bcchip_devs);
+	return bd;
+}
+
 static int bcchip_open(struct inode *inode, struct file *file)
 {
 	struct bcchip_client *client;
@@ -142,11 +163,12 @@ static long bcchip_ioc_info(struct bcchip_client *client,
 		if (k.reserved[i])
 			return -EINVAL;
 
-	down_read(&bd->hw_lock);
-	if (bcchip_get_state(bd) == BCCHIP_STATE_REMOVED) {
-		up_read(&bd->hw_lock);
+	/*
+	 * No hw_lock: it answers during a reset too.  The identity fields
+	 * are set once at probe, and the open file keeps @bd alive.
+	 */
+	if (bcchip_get_state(bd) == BCCHIP_STATE_REMOVED)
 		return -ENODEV;
-	}
 	memset(&k, 0, sizeof(k));
 	k.abi_version = BCCHIP_ABI_VERSION;
 	k.hw_version = bd->hw_version;
@@ -161,7 +183,6 @@ static long bcchip_ioc_info(struct bcchip_client *client,
 	memcpy(k.serial, bd->serial, sizeof(k.serial));
 	memcpy(k.label, bd->label, sizeof(k.label));
 	memcpy(k.model, bd->model, sizeof(k.model));
-	up_read(&bd->hw_lock);
 
 	if (copy_to_user(uarg, &k, min(usize, sizeof(k))))
 		return -EFAULT;
@@ -196,39 +217,39 @@ static int bcchip_check_frame(struct bcchip_dev *bd, struct file *file,
 	return 0;
 }
 
-static long bcchip_do_cmd(struct bcchip_client *client, struct file *file,
-			  struct bcchip_ioc_cmd *k)
+/*
+ * Run one command from the driver's copies of the frames.  The caller
+ * holds hw_lock for reading; nothing here touches user memory, so a
+ * caller whose buffers fault slowly (FUSE, userfaultfd) never holds up a
+ * reset or a removal.
+ */
+static long bcchip_do_cmd(struct bcchip_client *client,
+			  struct bcchip_ioc_cmd *k, const void *req, void *resp)
 {
 	struct bcchip_dev *bd = client->bd;
+	unsigned long deadline;
 	struct bcchip_queue *q;
 	struct bcchip_tag *tag;
 	unsigned int timeout_ms;
 	int ret;
 
-	if (k->req_len < BCFW_HDR_SIZE || k->req_len > bd->max_frame ||
-	    k->resp_len < BCFW_HDR_SIZE)
-		return -EINVAL;
 	if (k->generation && k->generation != bcchip_generation(bd))
 		return -ESTALE;
 
+	/* one budget for waiting for a tag and for the answer */
 	timeout_ms = k->timeout_ms ? k->timeout_ms :
 		     max(1U, READ_ONCE(bcchip_cmd_timeout_ms));
+	deadline = jiffies + msecs_to_jiffies(timeout_ms);
 	q = bcchip_io_queue(bd);
 	tag = bcchip_tag_get(q, true, timeout_ms);
 	if (IS_ERR(tag))
 		return PTR_ERR(tag);
 
 	tag->req_len = k->req_len;
-	tag->resp_cap = min(k->resp_len, bd->max_frame);
-	if (copy_from_user(tag->req, u64_to_user_ptr(k->req_ptr), k->req_len)) {
-		ret = -EFAULT;
-		goto out;
-	}
-	ret = bcchip_check_frame(bd, file, tag->req, k->req_len);
-	if (ret)
-		goto out;
-
-	ret = bcchip_tag_exec(q, &tag, client->id, timeout_ms, true);
+	tag->resp_cap = k->resp_len;
+	memcpy(tag->req, req, k->req_len);
+	ret = bcchip_tag_exec(q, &tag, client->id,
+			      bcchip_msecs_left(deadline), true);
 	/* whatever the chip said while being removed, it is gone now */
 	if (ret && bcchip_get_state(bd) == BCCHIP_STATE_REMOVED)
 		ret = -ENODEV;
@@ -239,11 +260,8 @@ static long bcchip_do_cmd(struct bcchip_client *client, struct file *file,
 
 		k->resp_len = tag->resp_len;
 		k->fw_status = le32_to_cpu(rhdr->status);
-		if (copy_to_user(u64_to_user_ptr(k->resp_ptr), tag->resp,
-				 tag->resp_len))
-			ret = -EFAULT;
+		memcpy(resp, tag->resp, tag->resp_len);
 	}
-out:
 	bcchip_tag_put(q, tag);
 	return ret;
 }
@@ -253,6 +271,8 @@ static long bcchip_ioc_cmd(struct bcchip_client *client, struct file *file,
 {
 	struct bcchip_dev *bd = client->bd;
 	struct bcchip_ioc_cmd k;
+	void *req = NULL, *resp = NULL;
+	u32 resp_cap;
 	long ret;
 
 	if (usize < BCCHIP_IOC_CMD_SIZE_V1)
@@ -262,19 +282,45 @@ static long bcchip_ioc_cmd(struct bcchip_client *client, struct file *file,
 		return ret;
 	if (k.flags || k.reserved[0] || k.reserved[1])
 		return -EINVAL;
+	if (k.req_len < BCFW_HDR_SIZE || k.req_len > bd->max_frame ||
+	    k.resp_len < BCFW_HDR_SIZE)
+		return -EINVAL;
+	k.resp_len = min(k.resp_len, bd->max_frame);
+	resp_cap = k.resp_len;
+
+	/* frames may carry PINs and key material: wiped when freed */
+	req = kvmalloc(k.req_len, GFP_KERNEL);
+	resp = kvmalloc(resp_cap, GFP_KERNEL);
+	if (!req || !resp) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (copy_from_user(req, u64_to_user_ptr(k.req_ptr), k.req_len)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	ret = bcchip_check_frame(bd, file, req, k.req_len);
+	if (ret)
+		goto out;
 
 	down_read(&bd->hw_lock);
 	ret = bcchip_state_errno(bd);
 	if (!ret)
-		ret = bcchip_do_cmd(client, file, &k);
+		ret = bcchip_do_cmd(client, &k, req, resp);
 	k.generation = bcchip_generation(bd);
 	up_read(&bd->hw_lock);
 
+	if (!ret && copy_to_user(u64_to_user_ptr(k.resp_ptr), resp,
+				 k.resp_len))
+		ret = -EFAULT;
 	/* the caller learns the size needed and the current generation */
 	if (!ret || ret == -EMSGSIZE || ret == -ESTALE) {
 		if (copy_to_user(uarg, &k, min(usize, sizeof(k))))
-			return -EFAULT;
+			ret = -EFAULT;
 	}
+out:
+	kvfree_sensitive(req, k.req_len);
+	kvfree_sensitive(resp, resp_cap);
 	return ret;
 }
 

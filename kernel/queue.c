@@ -512,12 +512,14 @@ int bcchip_host_cmd(struct bcchip_dev *bd, u16 opcode, u32 client,
 		    unsigned int timeout_ms)
 {
 	struct bcchip_queue *q = &bd->queues[BCCHIP_ADMIN_QID];
+	unsigned long deadline;
 	struct bcchip_tag *tag;
 	struct bcfw_hdr *hdr;
 	int ret;
 
 	if (!timeout_ms)
 		timeout_ms = max(1U, READ_ONCE(bcchip_cmd_timeout_ms));
+	deadline = jiffies + msecs_to_jiffies(timeout_ms);
 	tag = bcchip_tag_get(q, false, timeout_ms);
 	if (IS_ERR(tag))
 		return PTR_ERR(tag);
@@ -530,7 +532,8 @@ int bcchip_host_cmd(struct bcchip_dev *bd, u16 opcode, u32 client,
 	tag->req_len = BCFW_HDR_SIZE;
 	tag->resp_cap = bd->max_frame;
 
-	ret = bcchip_tag_exec(q, &tag, client, timeout_ms, false);
+	ret = bcchip_tag_exec(q, &tag, client, bcchip_msecs_left(deadline),
+			      false);
 	if (!ret) {
 		u32 n = min(tag->resp_len, resp_size);
 

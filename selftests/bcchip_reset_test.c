@@ -9,8 +9,11 @@
  * old sessions gone.  Chip $BCCHIP_TEST_CHIP (default 1).
  */
 #include <linux/capability.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -636,6 +639,129 @@ TEST_F_TIMEOUT(chip, racing_resets_under_load, 90)
 	ASSERT_EQ(0, bt_attr_str(self->chip, "state", state, sizeof(state)));
 	EXPECT_STREQ("live", state);
 	EXPECT_EQ(0, bt_echo(self->fd));
+}
+
+/*
+ * A caller whose frame buffers fault and stay unresolved (a stalled FUSE
+ * mapping, a userfaultfd nobody serves) must not hold up a reset: the
+ * driver copies frames in and out outside the lock a reset waits for.
+ * The faults are served by this test only after the reset is over (or
+ * has failed to finish in time), so a regression fails instead of
+ * hanging.
+ */
+struct stalled_cmd {
+	int fd;
+	void *req, *resp;
+	int ret;
+};
+
+static void *stalled_cmd_run(void *arg)
+{
+	struct stalled_cmd *c = arg;
+	struct bcchip_ioc_cmd cmd;
+
+	c->ret = bt_cmd(c->fd, c->req, BCFW_HDR_SIZE, c->resp, 4096, &cmd);
+	return NULL;
+}
+
+struct one_reset {
+	int chip;
+	int ret;
+	volatile int done;
+};
+
+static void *one_reset_run(void *arg)
+{
+	struct one_reset *r = arg;
+
+	r->ret = bt_attr_write(r->chip, "reset", "1");
+	r->done = 1;
+	return NULL;
+}
+
+/* a page whose first touch waits for us; returns the userfaultfd */
+static int stalling_page(void **page, size_t size)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { 0 };
+	int uffd;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0)
+		return -1;
+	*page = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	reg.range.start = (uintptr_t)*page;
+	reg.range.len = size;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (*page == MAP_FAILED || ioctl(uffd, UFFDIO_API, &api) ||
+	    ioctl(uffd, UFFDIO_REGISTER, &reg)) {
+		close(uffd);
+		return -1;
+	}
+	return uffd;
+}
+
+static void stalled_buffer_reset(struct __test_metadata *_metadata,
+				 int chip, int fd, bool stall_request)
+{
+	size_t psz = sysconf(_SC_PAGESIZE);
+	struct stalled_cmd c = { .fd = fd };
+	struct one_reset r = { .chip = chip };
+	struct uffdio_copy copy = { 0 };
+	static uint8_t frame[4096];
+	struct uffd_msg msg;
+	pthread_t ct, rt;
+	struct pollfd pfd;
+	void *page;
+	double t0;
+	int i, uffd;
+
+	uffd = stalling_page(&page, psz);
+	ASSERT_GE(uffd, 0) TH_LOG("userfaultfd: %s", strerror(errno));
+	bt_frame(frame, BCFW_OP_ECHO, 0, NULL, 0);
+	c.req = stall_request ? page : frame;
+	c.resp = stall_request ? frame + BCFW_HDR_SIZE * 2 : page;
+	ASSERT_EQ(0, pthread_create(&ct, NULL, stalled_cmd_run, &c));
+
+	/* the command's copy is now stuck on the page */
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, 10000));
+	ASSERT_EQ((ssize_t)sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+
+	t0 = bt_now();
+	ASSERT_EQ(0, pthread_create(&rt, NULL, one_reset_run, &r));
+	for (i = 0; i < 100 && !r.done; i++)
+		usleep(100 * 1000);
+	EXPECT_TRUE(r.done) TH_LOG("reset still waiting after %.1f s",
+				   bt_now() - t0);
+
+	/* serve the fault: the request page gets an ECHO frame */
+	copy.dst = (uintptr_t)page;
+	copy.src = (uintptr_t)frame;
+	copy.len = psz;
+	EXPECT_EQ(0, ioctl(uffd, UFFDIO_COPY, &copy));
+	ASSERT_EQ(0, pthread_join(rt, NULL));
+	ASSERT_EQ(0, pthread_join(ct, NULL));
+	EXPECT_EQ(0, r.ret);
+	/* the request reached the chip before or after the reset */
+	EXPECT_TRUE(c.ret == 0 || c.ret == -ECANCELED || c.ret == -EAGAIN)
+		TH_LOG("command: %d", c.ret);
+	EXPECT_EQ(0, bt_echo(fd));
+	munmap(page, psz);
+	close(uffd);
+}
+
+TEST_F_TIMEOUT(chip, reset_not_held_up_by_stalled_request_buffer, 60)
+{
+	stalled_buffer_reset(_metadata, self->chip, self->fd, true);
+}
+
+TEST_F_TIMEOUT(chip, reset_not_held_up_by_stalled_response_buffer, 60)
+{
+	stalled_buffer_reset(_metadata, self->chip, self->fd, false);
 }
 
 TEST_HARNESS_MAIN
