@@ -297,8 +297,11 @@ void bcchip_tag_put(struct bcchip_queue *q, struct bcchip_tag *tag)
 
 	if (!tag)
 		return;
+	/* ours alone until marked free: wipe it without interrupts off */
+	bcchip_tag_wipe(q, tag);
 	spin_lock_irqsave(&q->lock, flags);
-	bcchip_tag_free_locked(q, tag);
+	tag->state = BCCHIP_TAG_FREE;
+	wake_up(&q->tag_wait);
 	spin_unlock_irqrestore(&q->lock, flags);
 }
 
@@ -315,6 +318,13 @@ static int bcchip_status_errno(struct bcchip_queue *q, struct bcchip_tag *tag)
 		}
 		return 0;
 	case BCCHIP_DS_OVERFLOW:
+		/* the size needed goes back to user space: it must make sense */
+		if (tag->resp_len <= tag->resp_cap ||
+		    tag->resp_len > q->bd->max_frame) {
+			dev_warn_ratelimited(dev, "bad overflow length %u\n",
+					     tag->resp_len);
+			return -EIO;
+		}
 		return -EMSGSIZE;
 	case BCCHIP_DS_ABORTED:
 		return -ECANCELED;
