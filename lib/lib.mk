@@ -3,9 +3,9 @@
 
 P11KIT_CFLAGS := $(shell pkg-config --cflags p11-kit-1)
 
-LIBBCCHIP_SRC := frame.c transport.c transport_dev.c transport_unix.c
+LIBBCCHIP_SRC := frame.c transport.c transport_dev.c transport_unix.c keyref.c
 LIBP11_SRC := pkcs11.c slots.c session.c pool.c chip.c codec.c token.c \
-	mechanisms.c objects.c crypto.c keys.c errors.c unsupported.c
+	mechanisms.c objects.c crypto.c keys.c errors.c unsupported.c vendor.c
 
 LIBBCCHIP_OBJ := $(LIBBCCHIP_SRC:%.c=$(B)/lib/%.o)
 LIBP11_OBJ := $(LIBP11_SRC:%.c=$(B)/lib/%.o)
@@ -46,7 +46,7 @@ $(B)/lib/tests/test_transport_dev: $(TOP)/lib/tests/test_transport_dev.c \
 
 # One program, one file per area; OpenSSL checks what the chip produced.
 P11_TEST_SRC := test_pkcs11.c p11_token.c p11_objects.c p11_crypto.c \
-	p11_wrap.c p11_pool.c
+	p11_wrap.c p11_pool.c p11_attest.c
 $(B)/lib/tests/test_pkcs11: $(P11_TEST_SRC:%=$(TOP)/lib/tests/%) \
 		$(TOP)/lib/tests/p11test.h
 	@mkdir -p $(@D)

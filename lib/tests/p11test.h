@@ -61,6 +61,8 @@ void test_objects(void);
 void test_crypto(void);
 /* p11_wrap.c: key migration between the two chips. */
 void test_wrap(void);
+/* p11_attest.c: BC_AttestKey, checked against the emulator's CA. */
+void test_attest(struct emu *e);
 /* p11_pool.c: many sessions, threads, fork, chip reset. */
 void test_pool(struct emu *e);
 void test_fork_login(void);

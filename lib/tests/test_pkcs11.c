@@ -666,6 +666,8 @@ int main(int argc, char **argv)
 		printf("mkdtemp: %s\n0 passed, 1 failed\n", strerror(errno));
 		return 1;
 	}
+	snprintf(devs, sizeof(devs), "%s/factory", tmpdir);
+	setenv("BCCHIP_FACTORY", devs, 1);	/* the emulators' CA */
 	for (int i = 0; i < 2; i++) {
 		snprintf(e[i].dir, sizeof(e[i].dir), "%s/state%d", tmpdir, i);
 		snprintf(e[i].sock, sizeof(e[i].sock), "%s/chip%d.sock",
@@ -697,6 +699,7 @@ run:
 	test_objects();
 	test_crypto();
 	test_wrap();
+	test_attest(e);
 	test_pool(e);
 	test_threads();
 	test_fork();

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <time.h>
 #include <linux/bcchip.h>
 
 #define EMU_MAX_FRAME		32768u
@@ -17,6 +18,9 @@
 #define EMU_CONN_INFLIGHT	32u
 #define EMU_MAX_ENGINES		64u
 #define EMU_MAX_SESSIONS_LIMIT	65536u
+/* Events queued for one subscriber that does not read, beyond its answers. */
+#define EMU_CONN_EVENTS		64u
+#define EMU_CLOCK_SCALE_MAX	1000000000u
 
 struct emu_identity {
 	char serial[BCFW_SERIAL_LEN + 1];
@@ -32,6 +36,13 @@ struct emu_config {
 	unsigned int max_sessions;
 	unsigned int engines;
 	bool foreground;
+	/* Attestation (docs/attestation.md) */
+	const char *factory_dir;	/* NULL: the default */
+	uint32_t attest_period;		/* seconds */
+	uint32_t clock_scale;
+	bool clock_start_set;
+	uint64_t clock_start;
+	bool test_clock;		/* TEST_CLOCK allowed */
 };
 
 /* One socket connection; freed by its reader thread once idle. */
@@ -46,6 +57,7 @@ struct emu_conn {
 	bool closing;			/* reader done: ends SLEEPs */
 	bool dead;			/* send failed: drop the answers */
 	bool writer_stop;
+	bool subscribed;		/* sent SUBSCRIBE: gets events */
 	struct emu_job *out_head, *out_tail;	/* answers to write */
 	struct emu_conn *next;		/* server's list, under its lock */
 };
@@ -100,5 +112,26 @@ uint8_t *emu_firmware_run(struct emu_job *job, uint32_t *rlen);
 
 int emu_server_run(const struct emu_config *cfg, int listen_fd,
 		   int signal_fd);
+/*
+ * Queues one envelope of @type (client 0, tag 0) to every subscribed
+ * connection; returns how many.
+ */
+unsigned int emu_server_broadcast(uint16_t type, const void *payload,
+				  uint32_t len);
+
+/* ---- clock.c: the chip clock (docs/attestation.md) ---- */
+
+int emu_clock_init(uint32_t scale, bool have_start, uint64_t start);
+uint64_t emu_clock_now(void);
+uint32_t emu_clock_scale(void);
+void emu_clock_set_time(uint64_t t);
+int emu_clock_set_scale(uint32_t scale);
+/* The CLOCK_MONOTONIC time at which the chip clock reaches @when (capped). */
+void emu_clock_deadline(uint64_t when, struct timespec *ts);
+
+/* ---- events.c ---- */
+
+/* Sends a chip event (enum bcchip_event_type) to the subscribers. */
+void emu_event_raise(uint16_t type, uint64_t arg0, uint64_t arg1);
 
 #endif

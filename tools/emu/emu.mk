@@ -3,9 +3,9 @@
 EMU := $(B)/emu/bcchip-emu
 EMU_SRC := main.c server.c firmware.c sessions.c state.c \
 	store.c token.c attrs.c objects.c keys.c mechs.c crypto.c keymgmt.c \
-	keyops.c
+	keyops.c clock.c events.c factory.c certs.c attest.c keyattest.c
 EMU_OBJ := $(EMU_SRC:%.c=$(B)/emu/%.o)
-EMU_TESTS := $(B)/emu/test_emu $(B)/emu/test_keystore
+EMU_TESTS := $(B)/emu/test_emu $(B)/emu/test_keystore $(B)/emu/test_attest
 # Helpers both test programs link (tests/emutest.h).
 EMU_TEST_OBJ := $(B)/emu/tests/emutest.o
 # p11-kit's pkcs11.h, for the CKA_/CKM_/CKR_ values the firmware speaks.
@@ -36,11 +36,16 @@ $(B)/emu/test_keystore: $(TOP)/tools/emu/tests/test_keystore.c $(EMU_TEST_OBJ)
 	$(CC) $(CFLAGS_BASE) $(EMU_P11_CFLAGS) -MMD -MP -o $@ $< $(EMU_TEST_OBJ) \
 		$(LDFLAGS_BASE) -lcrypto -pthread
 
-# Both suites run whatever the first gives; each count is shown, then the
+$(B)/emu/test_attest: $(TOP)/tools/emu/tests/test_attest.c $(EMU_TEST_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(EMU_P11_CFLAGS) -MMD -MP -o $@ $< $(EMU_TEST_OBJ) \
+		$(LDFLAGS_BASE) -lcrypto -pthread
+
+# The suites run whatever the first gives; each count is shown, then the
 # total as the closing line (tools/check reads only the last one).
 check-emu: $(EMU) $(EMU_TESTS)
 	@rc=0; tp=0; tf=0; \
-	for t in test_emu test_keystore; do \
+	for t in test_emu test_keystore test_attest; do \
 		$(B)/emu/$$t $(EMU) > $(B)/emu/$$t.out 2>&1 || rc=1; \
 		sed '$$d' $(B)/emu/$$t.out; \
 		last=$$(tail -n 1 $(B)/emu/$$t.out); \

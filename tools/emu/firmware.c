@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "attest.h"
 #include "emu.h"
 #include "keystore.h"
 
@@ -266,8 +267,29 @@ static void dispatch(struct resp *r, struct emu_job *job, uint16_t op,
 			r->status = BCFW_S_OK;
 		}
 		break;
+	case BCFW_OP_ATTEST_STATUS:
+		r->status = n ? BCFW_S_BAD_ARGS :
+			emu_attest_op_status(&r->buf, &r->len);
+		if (r->buf)
+			add_header_room(r);
+		break;
+	case BCFW_OP_ATTEST_CHAIN:
+		r->status = n ? BCFW_S_BAD_ARGS :
+			emu_attest_op_chain(&r->buf, &r->len);
+		if (r->buf)
+			add_header_room(r);
+		break;
+	case BCFW_OP_ATTEST_REFRESH:
+		/* Admin class: the driver checked who asked. */
+		r->status = n ? BCFW_S_BAD_ARGS : emu_attest_op_refresh();
+		break;
+	case BCFW_OP_TEST_CLOCK:
+		r->status = emu_attest_op_test_clock(body, n, &r->buf, &r->len);
+		if (r->buf)
+			add_header_room(r);
+		break;
 	default:
-		/* The key store's opcodes; admin ones are not implemented. */
+		/* The key store's opcodes (KEY_ATTEST among them). */
 		if (!ks_dispatch(job->conn->id, job->client, op, session, body,
 				 n, &r->status, &r->buf, &r->len))
 			r->status = BCFW_S_BAD_OPCODE;

@@ -796,6 +796,34 @@ static void op_crypto(const struct ks_caller *c, uint16_t opc,
 	a->st = BCFW_S_BAD_OPCODE;
 }
 
+static void op_key_attest(const struct ks_caller *c, struct cur *b,
+			  struct ans *a)
+{
+	const uint8_t *h = take(b, sizeof(struct bcfw_key_attest_req));
+	struct bcfw_key_attest_req r;
+	const uint8_t *nonce = NULL;
+	uint32_t nlen;
+
+	if (!h) {
+		a->st = BCFW_S_BAD_ARGS;
+		return;
+	}
+	memcpy(&r, h, sizeof(r));
+	nlen = le32toh(r.nonce_len);
+	if (nlen > BCFW_NONCE_MAX) {
+		a->st = BCFW_S_BAD_ARGS;
+		return;
+	}
+	if (nlen)
+		nonce = take_padded(b, nlen);
+	if ((nlen && !nonce) || !at_end(b)) {
+		a->st = BCFW_S_BAD_ARGS;
+		return;
+	}
+	a->st = ks_key_attest(c, le32toh(r.key), nonce, nlen, &a->body,
+			      &a->len);
+}
+
 bool ks_dispatch(uint64_t conn, uint32_t client, uint16_t op,
 		 uint32_t session, const uint8_t *req, uint32_t req_len,
 		 uint32_t *status, uint8_t **body, uint32_t *body_len)
@@ -813,7 +841,9 @@ bool ks_dispatch(uint64_t conn, uint32_t client, uint16_t op,
 	case 0x02: case 0x03: case 0x04: case 0x05: case 0x06:
 		break;
 	default:
-		return false;
+		if (op != BCFW_OP_KEY_ATTEST)
+			return false;
+		break;
 	}
 	if (crypto && BCFW_OP_STEP(op) > BCFW_STEP_ONESHOT)
 		crypto = false;
@@ -847,6 +877,7 @@ bool ks_dispatch(uint64_t conn, uint32_t client, uint16_t op,
 	case BCFW_OP_WRAP_KEY: op_wrap(&c, &b, &a); break;
 	case BCFW_OP_UNWRAP_KEY: op_unwrap(&c, &b, &a); break;
 	case BCFW_OP_DERIVE_KEY: op_derive(&c, &b, &a); break;
+	case BCFW_OP_KEY_ATTEST: op_key_attest(&c, &b, &a); break;
 	case BCFW_OP_CANCEL:
 		if (!session || !at_end(&b)) {
 			a.st = session ? BCFW_S_BAD_ARGS :

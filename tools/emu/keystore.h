@@ -166,6 +166,14 @@ void ks_objects_wipe_token(void);
 uint32_t ks_obj_get(const struct ks_caller *c, uint32_t handle, bool key,
 		    struct ks_obj **out);
 void ks_obj_put(struct ks_obj *o);
+/*
+ * The private key whose public value is @pub's (a public key object):
+ * a token object or one of the caller's session objects, whether or not
+ * it is private; one that qualifies for key attestation is preferred.
+ * Takes a reference.  CKR_KEY_FUNCTION_NOT_PERMITTED when none.
+ */
+uint32_t ks_obj_find_pair(const struct ks_caller *c, const struct ks_obj *pub,
+			  struct ks_obj **out);
 bool ks_obj_bool(struct ks_obj *o, uint32_t type);
 uint64_t ks_obj_ulong(struct ks_obj *o, uint32_t type, uint64_t dflt);
 
@@ -287,6 +295,17 @@ uint32_t emu_session_acquire(uint64_t conn, uint32_t client, uint32_t handle,
 void emu_session_release(uint64_t conn, uint32_t client, uint32_t handle,
 			 struct ks_op *op);
 unsigned int emu_sessions_rw_in_use(void);
+
+/* ---- keyattest.c ---- */
+
+/*
+ * KEY_ATTEST: a certificate, issued by the chip's identity key, saying
+ * that @handle (or its pair's private key) was generated on the chip and
+ * never left it.  *body: a bcfw_cert_list with one certificate.
+ */
+uint32_t ks_key_attest(const struct ks_caller *c, uint32_t handle,
+		       const uint8_t *nonce, size_t nonce_len,
+		       uint8_t **body, uint32_t *body_len);
 
 /* ---- keyops.c: the opcodes ---- */
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "emu.h"
+#include "attest.h"
 #include "keystore.h"
 
 void emu_log(const char *fmt, ...)
@@ -51,7 +52,9 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: bcchip-emu --state DIR --socket PATH [--label TEXT]\n"
 "                  [--max-sessions N] [--engines N] [--foreground]\n"
-"                  [--pidfile FILE] [--log FILE]\n");
+"                  [--pidfile FILE] [--log FILE] [--factory DIR]\n"
+"                  [--attest-period SECONDS] [--clock-scale N]\n"
+"                  [--clock-start UNIXTIME] [--test-clock]\n");
 }
 
 static int parse_uint(const char *s, unsigned int min, unsigned int max,
@@ -68,6 +71,20 @@ static int parse_uint(const char *s, unsigned int min, unsigned int max,
 	return 0;
 }
 
+static int parse_u64(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	/* Years up to 9999 keep every certificate time encodable. */
+	if (errno || end == s || *end || s[0] == '-' || v > 253402300799ULL)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct emu_config *cfg)
 {
 	static const struct option opts[] = {
@@ -79,6 +96,11 @@ static int parse_args(int argc, char **argv, struct emu_config *cfg)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "log", required_argument, NULL, 'L' },
+		{ "factory", required_argument, NULL, 'F' },
+		{ "attest-period", required_argument, NULL, 'P' },
+		{ "clock-scale", required_argument, NULL, 'C' },
+		{ "clock-start", required_argument, NULL, 'T' },
+		{ "test-clock", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -86,6 +108,8 @@ static int parse_args(int argc, char **argv, struct emu_config *cfg)
 
 	cfg->max_sessions = 64;
 	cfg->engines = 4;
+	cfg->attest_period = EMU_ATTEST_PERIOD_DEFAULT;
+	cfg->clock_scale = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': cfg->state_dir = optarg; break;
@@ -110,6 +134,33 @@ static int parse_args(int argc, char **argv, struct emu_config *cfg)
 					"be 1..%u\n", EMU_MAX_ENGINES);
 				return -EINVAL;
 			}
+			break;
+		case 'F': cfg->factory_dir = optarg; break;
+		case 't': cfg->test_clock = true; break;
+		case 'P':
+			if (parse_uint(optarg, 1, EMU_ATTEST_PERIOD_MAX,
+				       &cfg->attest_period)) {
+				fprintf(stderr, "bcchip-emu: --attest-period "
+					"must be 1..%u seconds\n",
+					EMU_ATTEST_PERIOD_MAX);
+				return -EINVAL;
+			}
+			break;
+		case 'C':
+			if (parse_uint(optarg, 1, EMU_CLOCK_SCALE_MAX,
+				       &cfg->clock_scale)) {
+				fprintf(stderr, "bcchip-emu: --clock-scale "
+					"must be 1..%u\n", EMU_CLOCK_SCALE_MAX);
+				return -EINVAL;
+			}
+			break;
+		case 'T':
+			if (parse_u64(optarg, &cfg->clock_start)) {
+				fprintf(stderr, "bcchip-emu: --clock-start "
+					"must be Unix seconds\n");
+				return -EINVAL;
+			}
+			cfg->clock_start_set = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -269,8 +320,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	emu_firmware_init(&id, cfg.state_dir);
+	if (emu_clock_init(cfg.clock_scale, cfg.clock_start_set,
+			   cfg.clock_start) ||
+	    emu_attest_init(&cfg, &id)) {
+		emu_attest_fini();
+		emu_sessions_fini();
+		ks_fini();
+		return 1;
+	}
 	lfd = open_socket(cfg.socket_path);
 	if (lfd < 0) {
+		emu_attest_fini();
 		emu_sessions_fini();
 		ks_fini();
 		return 1;
@@ -287,6 +347,9 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	if (pthread_sigmask(SIG_BLOCK, &sigs, NULL))
+		goto fail;
+	/* Threads only now: they would not survive the daemon's fork. */
+	if (emu_attest_start())
 		goto fail;
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	if (sfd < 0) {
@@ -306,11 +369,13 @@ int main(int argc, char **argv)
 		close(ready);
 	}
 	ret = emu_server_run(&cfg, lfd, sfd);
+	emu_attest_stop();
 	close(sfd);
 	close(lfd);
 	unlink(cfg.socket_path);
 	if (cfg.pidfile)
 		unlink(cfg.pidfile);
+	emu_attest_fini();
 	emu_sessions_fini();
 	ks_fini();
 	emu_log("stopped\n");
@@ -318,6 +383,7 @@ int main(int argc, char **argv)
 fail:
 	close(lfd);
 	unlink(cfg.socket_path);
+	emu_attest_fini();
 	emu_sessions_fini();
 	ks_fini();
 	return 1;

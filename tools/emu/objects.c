@@ -778,3 +778,42 @@ uint32_t ks_obj_find(const struct ks_caller *c, const struct ks_tmpl *t,
 	pthread_mutex_unlock(&tab_lock);
 	return BCFW_S_OK;
 }
+
+uint32_t ks_obj_find_pair(const struct ks_caller *c, const struct ks_obj *pub,
+			  struct ks_obj **out)
+{
+	struct ks_obj *best = NULL;
+	bool best_ok = false;
+
+	pthread_mutex_lock(&tab_lock);
+	for (unsigned int i = 0; i < tab_n; i++) {
+		struct ks_obj *o = tab[i];
+		bool ok;
+
+		/*
+		 * The caller's login does not matter here: only the pair's
+		 * provenance is told, never its private half.
+		 */
+		if (o->dead || o->cls != CKO_PRIVATE_KEY || !o->pkey ||
+		    (!o->token && (o->owner_conn != c->conn ||
+				   o->owner_client != c->client)))
+			continue;
+		if (EVP_PKEY_eq(o->pkey, pub->pkey) != 1)
+			continue;
+		pthread_mutex_lock(&o->lock);
+		ok = ks_tmpl_bool(&o->attrs, CKA_LOCAL) == 1 &&
+			ks_tmpl_bool(&o->attrs, CKA_NEVER_EXTRACTABLE) == 1 &&
+			ks_tmpl_bool(&o->attrs, CKA_EXTRACTABLE) == 0;
+		pthread_mutex_unlock(&o->lock);
+		/* Copies share the value: the one generated here wins. */
+		if (!best || (ok && !best_ok)) {
+			best = o;
+			best_ok = ok;
+		}
+	}
+	if (best)
+		best->refs++;
+	pthread_mutex_unlock(&tab_lock);
+	*out = best;
+	return best ? BCFW_S_OK : KS_CKR(CKR_KEY_FUNCTION_NOT_PERMITTED);
+}

@@ -308,9 +308,69 @@ static const char *envelope_error(const struct bcem_envelope *env)
 		return "reserved bits set";
 	if (type == BCEM_RESET && env->length)
 		return "RESET with a payload";
-	if (type != BCEM_REQUEST && type != BCEM_RESET)
+	if (type == BCEM_SUBSCRIBE &&
+	    (env->length || env->client || env->tag))
+		return "SUBSCRIBE with a payload, client or tag";
+	if (type != BCEM_REQUEST && type != BCEM_RESET &&
+	    type != BCEM_SUBSCRIBE)
 		return "unexpected type";
 	return NULL;
+}
+
+static void conn_subscribe(struct emu_conn *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->subscribed = true;
+	pthread_mutex_unlock(&c->lock);
+}
+
+unsigned int emu_server_broadcast(uint16_t type, const void *payload,
+				  uint32_t len)
+{
+	unsigned int sent = 0;
+
+	pthread_mutex_lock(&srv.lock);
+	for (struct emu_conn *c = srv.conns; c; c = c->next) {
+		struct emu_job *j;
+
+		pthread_mutex_lock(&c->lock);
+		/*
+		 * A subscriber that stops reading must not make us hoard
+		 * events: past the bound they are dropped for it.
+		 */
+		if (!c->subscribed || c->closing || c->dead ||
+		    c->inflight >= EMU_CONN_INFLIGHT + EMU_CONN_EVENTS) {
+			pthread_mutex_unlock(&c->lock);
+			continue;
+		}
+		j = calloc(1, sizeof(*j));
+		if (j)
+			j->out = malloc(len ? len : 1);
+		if (!j || !j->out) {
+			pthread_mutex_unlock(&c->lock);
+			if (j)
+				free(j);
+			emu_log("conn %llu: out of memory for an event\n",
+				(unsigned long long)c->id);
+			continue;
+		}
+		memcpy(j->out, payload, len);
+		j->out_len = len;
+		j->out_type = type;
+		j->conn = c;
+		/* Counted like an answer, so the connection outlives it. */
+		c->inflight++;
+		if (c->out_tail)
+			c->out_tail->next = j;
+		else
+			c->out_head = j;
+		c->out_tail = j;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		sent++;
+	}
+	pthread_mutex_unlock(&srv.lock);
+	return sent;
 }
 
 static void conn_free(struct emu_conn *c)
@@ -379,6 +439,8 @@ static void *conn_main(void *arg)
 		if (le16toh(env.type) == BCEM_RESET) {
 			if (!conn_reset(c, &env))
 				break;
+		} else if (le16toh(env.type) == BCEM_SUBSCRIBE) {
+			conn_subscribe(c);
 		} else if (!conn_request(c, &env)) {
 			break;
 		}

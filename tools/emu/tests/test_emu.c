@@ -149,8 +149,8 @@ static void test_info(struct emu *e)
 	      "GET_INFO with a body -> BAD_ARGS");
 	check(status_of(fd, 1, 0x7777, 0, NULL, 0) == BCFW_S_BAD_OPCODE,
 	      "unknown opcode -> BAD_OPCODE");
-	check(status_of(fd, 1, 0x8001, 0, NULL, 0) == BCFW_S_BAD_OPCODE,
-	      "admin opcode -> BAD_OPCODE");
+	check(status_of(fd, 1, 0x8fff, 0, NULL, 0) == BCFW_S_BAD_OPCODE,
+	      "unknown admin opcode -> BAD_OPCODE");
 	check(status_of(fd, 1, 0x4002, 0, NULL, 0) == BCFW_S_BAD_OPCODE,
 	      "unknown host opcode -> BAD_OPCODE");
 
