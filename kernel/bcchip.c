@@ -147,6 +147,7 @@ int bcchip_hw_enable(struct bcchip_dev *bd)
 	}
 	for (qid = 1; qid <= bd->nr_io_queues; qid++)
 		bcchip_queue_program(&bd->queues[qid]);
+	bcchip_events_program(bd);
 	if (bcchip_rd(bd, BCCHIP_REG_CSTS) & BCCHIP_CSTS_CFS) {
 		dev_err(dev, "chip refused its queues\n");
 		return -EIO;
@@ -194,9 +195,12 @@ static int bcchip_setup_irqs(struct bcchip_dev *bd)
 
 	if (max_vectors)
 		want = clamp(max_vectors, 1U, want);
-	nvec = pci_alloc_irq_vectors_affinity(pdev, 1, want,
-					      PCI_IRQ_MSIX | PCI_IRQ_AFFINITY,
-					      &affd);
+	/* all of the chip's, the event queue's last; else fewer, shared */
+	nvec = bcchip_events_irq_vectors(bd, max_vectors);
+	if (nvec < 0)
+		nvec = pci_alloc_irq_vectors_affinity(pdev, 1, want,
+						      PCI_IRQ_MSIX | PCI_IRQ_AFFINITY,
+						      &affd);
 	if (nvec < 0) {
 		dev_err(&pdev->dev, "no MSI-X vectors: %d\n", nvec);
 		return nvec;
@@ -213,7 +217,8 @@ static int bcchip_setup_irqs(struct bcchip_dev *bd)
 		if (!name)
 			return -ENOMEM;
 		ret = devm_request_irq(&pdev->dev, pci_irq_vector(pdev, v),
-				       bcchip_irq, 0, name, &bd->vecs[v]);
+				       bcchip_vec_handler(bd, v), 0, name,
+				       &bd->vecs[v]);
 		if (ret)
 			return ret;
 		bd->nr_irqs++;
@@ -378,6 +383,7 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	spin_lock_init(&bd->state_lock);
 	mutex_init(&bd->info_lock);
 	bcchip_recovery_init(bd);
+	bcchip_events_init(bd);
 	ida_init(&bd->client_ida);
 	bd->state = BCCHIP_STATE_PROBING;
 	bd->minor = -1;
@@ -399,6 +405,8 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 				       BCCHIP_CAP0_MQES(bd->cap0)));
 	for (qid = 1; !ret && qid <= bd->nr_io_queues; qid++)
 		ret = bcchip_queue_alloc(bd, qid, bd->io_depth);
+	if (!ret)
+		ret = bcchip_events_alloc(bd);
 	if (ret)
 		goto err_put;
 
@@ -431,6 +439,7 @@ err_disable:
 				       -ENODEV);
 err_put:
 	bcchip_free_irqs(bd);
+	bcchip_events_stop(bd);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
 		bcchip_queue_wipe(&bd->queues[qid]);
 	pci_set_drvdata(pdev, NULL);
@@ -461,6 +470,7 @@ static void bcchip_remove(struct pci_dev *pdev)
 	up_write(&bd->hw_lock);
 
 	bcchip_free_irqs(bd);
+	bcchip_events_stop(bd);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
 		bcchip_queue_wipe(&bd->queues[qid]);
 	pci_set_drvdata(pdev, NULL);
@@ -509,8 +519,15 @@ static int __init bcchip_init(void)
 	if (ret)
 		return ret;
 	bcchip_debugfs_init();
+	ret = bcchip_netlink_init();
+	if (ret) {
+		bcchip_debugfs_exit();
+		bcchip_cdev_exit();
+		return ret;
+	}
 	ret = pci_register_driver(&bcchip_driver);
 	if (ret) {
+		bcchip_netlink_exit();
 		bcchip_debugfs_exit();
 		bcchip_cdev_exit();
 	}
@@ -520,6 +537,7 @@ static int __init bcchip_init(void)
 static void __exit bcchip_exit(void)
 {
 	pci_unregister_driver(&bcchip_driver);
+	bcchip_netlink_exit();
 	bcchip_debugfs_exit();
 	bcchip_cdev_exit();
 }

@@ -35,6 +35,12 @@
 #define BCCHIP_CSTS_FWLINK	BIT(2)
 #define BCCHIP_REG_ABORT	0x028			/* WO: qid << 16 | cid */
 #define BCCHIP_ABORT_CMD(qid, cid)	((u32)(qid) << 16 | (cid))
+#define BCCHIP_REG_EQB_LO	0x030
+#define BCCHIP_REG_EQB_HI	0x034
+#define BCCHIP_REG_EQSIZE	0x038
+#define BCCHIP_REG_EQCTL	0x03c
+#define BCCHIP_EQCTL_ENABLE	BIT(0)
+#define BCCHIP_REG_EQHDBL	0x040			/* WO */
 
 #define BCCHIP_REG_Q(q)		(0x100 + 0x20 * (q))
 #define BCCHIP_Q_SQB_LO		0x00
@@ -73,6 +79,18 @@ struct bcchip_cqe {
 
 #define BCCHIP_CQE_PHASE	BIT(0)
 #define BCCHIP_CQE_STATUS(s)	((s) >> 1)
+
+/* Event queue entry: written by the device only. */
+struct bcchip_eqe {
+	__le16 status;		/* bit 0 phase */
+	__le16 type;		/* enum bcchip_event_type */
+	__le32 seq;
+	__le64 time;
+	__le64 arg0;
+	__le64 arg1;
+};
+
+#define BCCHIP_EQE_PHASE	BIT(0)
 
 enum bcchip_dev_status {
 	BCCHIP_DS_SUCCESS		= 0,

@@ -72,6 +72,7 @@ static int bcchip_restart(struct bcchip_dev *bd)
 	else
 		dev_notice(dev, "reset done (%s), generation %u\n",
 			   bd->reset_reason, bcchip_generation(bd));
+	bcchip_events_after_reset(bd);
 	return ret;
 }
 
@@ -238,6 +239,8 @@ static pci_ers_result_t bcchip_error_detected(struct pci_dev *pdev,
 			bcchip_queue_abort_all(&bd->queues[qid],
 					       BCCHIP_TAG_HOST_ABORT, -ENODEV);
 		mutex_unlock(&bd->reset_mutex);
+		/* the link is gone: what CSTS reads then */
+		bcchip_event_raise(bd, BCCHIP_EVENT_FATAL, U32_MAX, 0);
 		return PCI_ERS_RESULT_DISCONNECT;
 	}
 	/* the link may be down: do not touch the registers */

@@ -159,6 +159,54 @@ static ssize_t sessions_in_use_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(sessions_in_use);
 
+static const char * const bcchip_health_names[] = {
+	[BCCHIP_HEALTH_OK]	= "ok",
+	[BCCHIP_HEALTH_DEGRADED] = "degraded",
+	[BCCHIP_HEALTH_FAILED]	= "failed",
+};
+
+/* Asks the firmware (status.c): the same verdict as netlink's GET_STATUS. */
+static ssize_t health_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct bcchip_status st;
+	int ret;
+
+	ret = bcchip_status_query(to_bcchip(dev), &st);
+	if (ret)
+		return ret;
+	return sysfs_emit(buf, "%s\n", bcchip_health_names[st.health]);
+}
+static DEVICE_ATTR_RO(health);
+
+/*
+ * The attestation state, one value per file, asked of the firmware on
+ * every read; the error when it could not say (EOPNOTSUPP: a firmware
+ * without attestation).
+ */
+#define BCCHIP_ATTEST_ATTR(_name, _field)				\
+static ssize_t _name##_show(struct device *dev,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	struct bcchip_status st;					\
+	int ret;							\
+									\
+	ret = bcchip_status_query(to_bcchip(dev), &st);			\
+	if (!ret)							\
+		ret = st.attest_err;					\
+	if (ret)							\
+		return ret;						\
+	return sysfs_emit(buf, "%llu\n", (unsigned long long)st._field);	\
+}									\
+static DEVICE_ATTR_RO(_name)
+
+BCCHIP_ATTEST_ATTR(health_flags, health_flags);
+BCCHIP_ATTEST_ATTR(attest_not_before, not_before);
+BCCHIP_ATTEST_ATTR(attest_not_after, not_after);
+BCCHIP_ATTEST_ATTR(attest_last_refresh, last_refresh);
+BCCHIP_ATTEST_ATTR(attest_next_refresh, next_refresh);
+BCCHIP_ATTEST_ATTR(attest_generation, attest_generation);
+
 /* Write 1: reset the chip now; returns when it is LIVE again (or DEAD). */
 static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
 			   const char *buf, size_t count)
@@ -190,6 +238,13 @@ static struct attribute *bcchip_dev_attrs[] = {
 	&dev_attr_vector_count.attr,
 	&dev_attr_session_limit.attr,
 	&dev_attr_sessions_in_use.attr,
+	&dev_attr_health.attr,
+	&dev_attr_health_flags.attr,
+	&dev_attr_attest_not_before.attr,
+	&dev_attr_attest_not_after.attr,
+	&dev_attr_attest_last_refresh.attr,
+	&dev_attr_attest_next_refresh.attr,
+	&dev_attr_attest_generation.attr,
 	&dev_attr_reset.attr,
 	NULL,
 };

@@ -52,6 +52,11 @@ OBJECT_DECLARE_SIMPLE_TYPE(BcchipState, BCCHIP)
 #define BC_REG_CC       0x020
 #define BC_REG_CSTS     0x024
 #define BC_REG_ABORT    0x028
+#define BC_REG_EQB_LO   0x030
+#define BC_REG_EQB_HI   0x034
+#define BC_REG_EQSIZE   0x038
+#define BC_REG_EQCTL    0x03c
+#define BC_REG_EQHDBL   0x040
 #define BC_REG_Q_BASE   0x100
 #define BC_REG_Q_STRIDE 0x20
 #define BC_REG_DB_BASE  0x1000
@@ -73,12 +78,14 @@ OBJECT_DECLARE_SIMPLE_TYPE(BcchipState, BCCHIP)
 #define BC_CSTS_CFS     0x2u
 #define BC_CSTS_FWLINK  0x4u
 #define BC_QCTL_ENABLE  0x1u
+#define BC_EQCTL_ENABLE 0x1u
 
 /* The emulated chip's limits (docs/hardware.md, "Limits"). */
 #define BC_MQES         1024
 #define BC_NIOQ         4
 #define BC_NQ           (1 + BC_NIOQ)
-#define BC_NVEC         BC_NQ
+#define BC_NVEC         (BC_NQ + 1) /* the last one: the event queue */
+#define BC_EQ_VECTOR    (BC_NVEC - 1)
 #define BC_TO           4
 #define BC_MAXFRAME     32768u
 #define BC_MINFRAME     24u
@@ -86,6 +93,10 @@ OBJECT_DECLARE_SIMPLE_TYPE(BcchipState, BCCHIP)
 
 #define BC_SQE_SIZE     64
 #define BC_CQE_SIZE     16
+#define BC_EVE_SIZE     32
+/* Events kept while the ring is full or off; more are counted as lost. */
+#define BC_EV_BACKLOG   64
+#define BC_EV_LOST      6   /* enum bcchip_event_type */
 #define BC_RING_ALIGN   4096
 
 /* Device status, CQE STATUS bits 15:1. */
@@ -107,6 +118,8 @@ enum {
     BCEM_RESPONSE = 2,
     BCEM_RESET = 3,
     BCEM_RESET_DONE = 4,
+    BCEM_EVENT = 5,
+    BCEM_SUBSCRIBE = 6,
 };
 
 /*
@@ -154,6 +167,26 @@ typedef struct BcQueue {
     bool notify;            /* completions written since the last MSI-X */
 } BcQueue;
 
+/* An event waiting for room in the event ring. */
+typedef struct BcEvent {
+    uint16_t type;
+    uint64_t time, arg0, arg1;
+} BcEvent;
+
+typedef struct BcEventQueue {
+    uint32_t eqb_lo, eqb_hi, eqsize, eqctl; /* as the host wrote them */
+    uint64_t base;          /* meaningful while eqctl has ENABLE */
+    uint32_t size;
+    uint32_t tail;          /* next slot the device writes */
+    uint32_t head;          /* last value of EQHDBL */
+    bool phase;
+    bool notify;
+    GQueue backlog;         /* BcEvent *, oldest first */
+    uint64_t lost;          /* dropped since the last LOST event queued */
+    uint64_t lost_time;     /* chip time of the last one dropped */
+    uint32_t seq;           /* events written since the device was created */
+} BcEventQueue;
+
 struct BcchipState {
     PCIDevice parent_obj;
 
@@ -165,6 +198,7 @@ struct BcchipState {
     uint32_t csts;          /* RDY and CFS; FWLINK comes from `connected` */
     bool connected;
     BcQueue q[BC_NQ];
+    BcEventQueue eq;
     GHashTable *tags;       /* tag -> BcCmd * (owned by its queue) */
     uint32_t next_tag;
 
@@ -228,24 +262,25 @@ static bool bc_msix_entry_masked(PCIDevice *pdev, unsigned v)
 }
 
 /*
- * Vector q serves queue q.  A host granted fewer vectors than NVEC leaves
- * the others masked (their reset state); then the device raises
- * `q mod granted`, granted being the run of unmasked entries from 0.
+ * Vector q serves queue q, vector NVEC - 1 the event queue.  A host granted
+ * fewer vectors than NVEC leaves the others masked (their reset state);
+ * then the device raises `vector mod granted`, granted being the run of
+ * unmasked entries from 0.
  */
-static void bc_notify(BcchipState *s, unsigned q)
+static void bc_notify(BcchipState *s, unsigned vector)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
-    unsigned v = q, granted = 0;
+    unsigned v = vector, granted = 0;
 
     if (!msix_enabled(pdev)) {
         return;
     }
-    if (bc_msix_entry_masked(pdev, q)) {
+    if (bc_msix_entry_masked(pdev, vector)) {
         while (granted < BC_NVEC && !bc_msix_entry_masked(pdev, granted)) {
             granted++;
         }
         if (granted) {
-            v = q % granted;
+            v = vector % granted;
         }
     }
     s->busy++;
@@ -394,6 +429,133 @@ static void bc_post_completions(BcchipState *s, unsigned q)
     }
 }
 
+/* ---- event queue ---- */
+
+static bool bc_eq_live(BcchipState *s)
+{
+    return (s->csts & BC_CSTS_RDY) && !(s->csts & BC_CSTS_CFS) &&
+           (s->eq.eqctl & BC_EQCTL_ENABLE);
+}
+
+/* The ring is forgotten; the events not yet written wait in the backlog. */
+static void bc_eq_drop(BcchipState *s)
+{
+    BcEventQueue *eq = &s->eq;
+
+    eq->eqctl &= ~BC_EQCTL_ENABLE;
+    eq->tail = eq->head = 0;
+    eq->phase = true;
+    eq->notify = false;
+}
+
+static bool bc_eq_start(BcchipState *s)
+{
+    BcEventQueue *eq = &s->eq;
+    uint64_t base = ((uint64_t)eq->eqb_hi << 32) | eq->eqb_lo;
+    uint32_t size = eq->eqsize & 0xffff;
+
+    if (base % BC_RING_ALIGN || size < 2 || size > BC_MQES) {
+        return false;
+    }
+    bc_eq_drop(s);
+    eq->base = base;
+    eq->size = size;
+    eq->eqctl |= BC_EQCTL_ENABLE;
+    return true;
+}
+
+static void bc_event_clear(GQueue *backlog)
+{
+    BcEvent *ev;
+
+    while ((ev = g_queue_pop_head(backlog))) {
+        g_free(ev);
+    }
+}
+
+static void bc_event_push(BcEventQueue *eq, uint16_t type, uint64_t time,
+                          uint64_t arg0, uint64_t arg1)
+{
+    BcEvent *ev = g_new(BcEvent, 1);
+
+    ev->type = type;
+    ev->time = time;
+    ev->arg0 = arg0;
+    ev->arg1 = arg1;
+    g_queue_push_tail(&eq->backlog, ev);
+}
+
+/*
+ * An event from the firmware.  The backlog is bounded so that a host that
+ * never reads its ring costs a fixed amount of memory; what does not fit
+ * is counted, and a LOST event takes the place of those events in order.
+ */
+static void bc_event_raise(BcchipState *s, uint16_t type, uint64_t time,
+                           uint64_t arg0, uint64_t arg1)
+{
+    BcEventQueue *eq = &s->eq;
+
+    if (g_queue_get_length(&eq->backlog) >= BC_EV_BACKLOG) {
+        eq->lost++;
+        eq->lost_time = time;
+        return;
+    }
+    if (eq->lost) {
+        bc_event_push(eq, BC_EV_LOST, eq->lost_time, eq->lost, 0);
+        eq->lost = 0;
+    }
+    bc_event_push(eq, type, time, arg0, arg1);
+    bc_schedule(s);
+}
+
+/* Writes backlogged events while the ring has room. */
+static void bc_post_events(BcchipState *s)
+{
+    BcEventQueue *eq = &s->eq;
+
+    while (bc_eq_live(s)) {
+        uint8_t e[BC_EVE_SIZE] = { 0 };
+        BcEvent *ev = g_queue_peek_head(&eq->backlog);
+        BcEvent lost;
+
+        if ((eq->tail + 1) % eq->size == eq->head) {
+            return; /* full: wait for EQHDBL */
+        }
+        if (!ev) {
+            if (!eq->lost) {
+                return;
+            }
+            lost.type = BC_EV_LOST;
+            lost.time = eq->lost_time;
+            lost.arg0 = eq->lost;
+            lost.arg1 = 0;
+            ev = &lost;
+        }
+        stw_le_p(e + 0, eq->phase ? 1 : 0);
+        stw_le_p(e + 2, ev->type);
+        stl_le_p(e + 4, eq->seq + 1);
+        stq_le_p(e + 8, ev->time);
+        stq_le_p(e + 16, ev->arg0);
+        stq_le_p(e + 24, ev->arg1);
+        if (bc_dma_write(s, eq->base + (uint64_t)eq->tail * BC_EVE_SIZE,
+                         e, sizeof(e)) != MEMTX_OK) {
+            bc_fatal(s, "event ring not writable");
+            return;
+        }
+        eq->seq++;
+        if (ev == &lost) {
+            eq->lost = 0;
+        } else {
+            g_free(g_queue_pop_head(&eq->backlog));
+        }
+        if (++eq->tail == eq->size) {
+            eq->tail = 0;
+            eq->phase = !eq->phase;
+        }
+        eq->notify = true;
+    }
+}
+
 /* ---- queues ---- */
 
 /* g_queue_clear_full() needs a newer GLib than QEMU 7.2 allows. */
@@ -472,6 +634,7 @@ static void bc_disable(BcchipState *s)
     for (q = 0; q < BC_NQ; q++) {
         bc_queue_drop(s, q);
     }
+    bc_eq_drop(s);
     s->cc &= ~BC_CC_EN;
     s->csts &= ~(BC_CSTS_RDY | BC_CSTS_CFS);
     /*
@@ -589,6 +752,11 @@ static void bc_bh(void *opaque)
             bc_notify(s, q);
         }
     }
+    bc_post_events(s);
+    if (s->eq.notify) {
+        s->eq.notify = false;
+        bc_notify(s, BC_EQ_VECTOR);
+    }
 }
 
 /* ---- socket receive ---- */
@@ -655,6 +823,12 @@ static void bc_rx_message(BcchipState *s)
 
     if (type == BCEM_RESPONSE) {
         bc_rx_response(s, status, tag, s->rx_payload, s->rx_len);
+    } else if (type == BCEM_EVENT) {
+        /* STATUS and SEQ are the device's to fill in */
+        bc_event_raise(s, lduw_le_p(s->rx_payload + 2),
+                       ldq_le_p(s->rx_payload + 8),
+                       ldq_le_p(s->rx_payload + 16),
+                       ldq_le_p(s->rx_payload + 24));
     }
     /* RESET_DONE is informational: RDY does not wait for it. */
 }
@@ -669,8 +843,13 @@ static bool bc_rx_header(BcchipState *s)
         bc_rx_malformed(s, "bad magic");
         return false;
     }
-    if (type != BCEM_RESPONSE && type != BCEM_RESET_DONE) {
+    if (type != BCEM_RESPONSE && type != BCEM_RESET_DONE &&
+        type != BCEM_EVENT) {
         bc_rx_malformed(s, "unexpected type");
+        return false;
+    }
+    if (type == BCEM_EVENT && len != BC_EVE_SIZE) {
+        bc_rx_malformed(s, "event of the wrong size");
         return false;
     }
     if (len > BCEM_MAX_PAYLOAD) {
@@ -748,6 +927,8 @@ static void bc_chr_event(void *opaque, QEMUChrEvent event)
         bc_rx_reset(s);
         bc_tx_clear(s);
         s->connected = true;
+        /* every new connection: a restarted emulator knows nothing of us */
+        bc_tx_envelope(s, BCEM_SUBSCRIBE, 0, 0, NULL, 0);
         bc_schedule(s);
         break;
     case CHR_EVENT_CLOSED:
@@ -783,6 +964,14 @@ static uint64_t bc_mmio_read(void *opaque, hwaddr addr, unsigned size)
         return s->cc;
     case BC_REG_CSTS:
         return s->csts | (s->connected ? BC_CSTS_FWLINK : 0);
+    case BC_REG_EQB_LO:
+        return s->eq.eqb_lo;
+    case BC_REG_EQB_HI:
+        return s->eq.eqb_hi;
+    case BC_REG_EQSIZE:
+        return s->eq.eqsize;
+    case BC_REG_EQCTL:
+        return s->eq.eqctl;
     }
     if (BC_IS_QREG(addr)) {
         BcQueue *bq = &s->q[(addr - BC_REG_Q_BASE) / BC_REG_Q_STRIDE];
@@ -876,6 +1065,65 @@ static void bc_write_doorbell(BcchipState *s, unsigned q, bool cq,
     bc_schedule(s);
 }
 
+static void bc_write_eq_reg(BcchipState *s, hwaddr addr, uint32_t val)
+{
+    BcEventQueue *eq = &s->eq;
+
+    if (addr == BC_REG_EQCTL) {
+        bool was = eq->eqctl & BC_EQCTL_ENABLE;
+
+        if ((val & BC_EQCTL_ENABLE) && !was) {
+            if (!bc_eq_start(s)) {
+                bc_fatal(s, "event queue enabled with a bad base or size");
+                return;
+            }
+            bc_schedule(s);
+        } else if (!(val & BC_EQCTL_ENABLE) && was) {
+            bc_eq_drop(s);
+        }
+        return;
+    }
+    if (eq->eqctl & BC_EQCTL_ENABLE) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "bcchip: event queue register written while enabled\n");
+        return;
+    }
+    switch (addr) {
+    case BC_REG_EQB_LO:
+        eq->eqb_lo = val;
+        break;
+    case BC_REG_EQB_HI:
+        eq->eqb_hi = val;
+        break;
+    case BC_REG_EQSIZE:
+        eq->eqsize = val & 0xffff;
+        break;
+    }
+}
+
+static void bc_write_eq_doorbell(BcchipState *s, uint32_t val)
+{
+    BcEventQueue *eq = &s->eq;
+    uint32_t used, adv;
+
+    if (!bc_eq_live(s)) {
+        return;
+    }
+    if (val >= eq->size) {
+        bc_fatal(s, "event doorbell beyond the ring");
+        return;
+    }
+    /* The new head may only pass events the device has written. */
+    used = (eq->tail + eq->size - eq->head) % eq->size;
+    adv = (val + eq->size - eq->head) % eq->size;
+    if (adv > used) {
+        bc_fatal(s, "event head beyond the tail");
+        return;
+    }
+    eq->head = val;
+    bc_schedule(s);
+}
+
 /*
  * The host gave up on a command (a timeout): complete it now with ABORTED.
  * The firmware may still be running it; its answer will find no tag.
@@ -917,6 +1165,14 @@ static void bc_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     }
     if (addr == BC_REG_ABORT) {
         bc_abort(s, val >> 16, val & 0xffff);
+        return;
+    }
+    if (addr >= BC_REG_EQB_LO && addr <= BC_REG_EQCTL) {
+        bc_write_eq_reg(s, addr, val);
+        return;
+    }
+    if (addr == BC_REG_EQHDBL) {
+        bc_write_eq_doorbell(s, val);
         return;
     }
     if (BC_IS_QREG(addr)) {
@@ -964,6 +1220,7 @@ static void bc_reset(DeviceState *dev)
         bq->qsize = 0;
         bq->qctl = 0;
     }
+    s->eq.eqb_lo = s->eq.eqb_hi = s->eq.eqsize = s->eq.eqctl = 0;
     s->cc = 0;
     s->csts = 0;
 }
@@ -1020,6 +1277,8 @@ static void bc_realize(PCIDevice *pdev, Error **errp)
         g_queue_init(&s->q[q].done);
         s->q[q].phase = true;
     }
+    g_queue_init(&s->eq.backlog);
+    s->eq.phase = true;
 
     if (qemu_chr_fe_backend_connected(&s->chr)) {
         qemu_chr_fe_set_handlers(&s->chr, bc_chr_can_read, bc_chr_read,
@@ -1047,6 +1306,7 @@ static void bc_exit(PCIDevice *pdev)
         bc_forget_all(s, q, 0);
         g_hash_table_destroy(s->q[q].inflight);
     }
+    bc_event_clear(&s->eq.backlog);
     g_hash_table_destroy(s->tags);
     g_byte_array_free(s->tx, TRUE);
     g_free(s->frame);

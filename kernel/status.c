@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Bastionchip status as netlink (GET_STATUS) and sysfs report it: the
+ * driver's own state, sessions in use (GET_INFO) and the attestation
+ * state (ATTEST_STATUS), both asked of the firmware as the driver's
+ * client 0 on the admin queue, and an overall health derived from them.
+ * The refresh command lives here too: it is the same kind of query.
+ *
+ * One query runs at a time per chip (info_lock), so that readers cannot
+ * fill the small admin queue, and each is bounded by one deadline.
+ */
+
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+
+#include "bcchip.h"
+
+/* status readers wait at most this long for the chip, both queries */
+#define BCCHIP_STATUS_TIMEOUT_MS	5000U
+
+struct bcchip_attest_rsp {
+	struct bcfw_hdr hdr;
+	struct bcfw_attest_status st;
+} __packed;
+
+/* The firmware's verdict in a response header, as an errno. */
+static int bcchip_fw_errno(const struct bcfw_hdr *hdr, u32 len)
+{
+	if (len < BCFW_HDR_SIZE || le32_to_cpu(hdr->magic) != BCFW_MAGIC)
+		return -EIO;
+	switch (le32_to_cpu(hdr->status)) {
+	case BCFW_S_OK:
+		return 0;
+	case BCFW_S_BAD_OPCODE:
+		return -EOPNOTSUPP;	/* firmware without attestation */
+	case BCFW_S_DENIED:
+		return -EPERM;
+	default:
+		return -EIO;
+	}
+}
+
+static int bcchip_state_errno(enum bcchip_state state)
+{
+	switch (state) {
+	case BCCHIP_STATE_LIVE:
+		return 0;
+	case BCCHIP_STATE_REMOVED:
+		return -ENODEV;
+	case BCCHIP_STATE_DEAD:
+		return -EIO;
+	default:
+		return -EAGAIN;
+	}
+}
+
+static int bcchip_fetch_attest(struct bcchip_dev *bd, struct bcchip_status *st,
+			       struct bcchip_attest_rsp *rsp,
+			       unsigned int timeout_ms)
+{
+	u32 len = 0;
+	int ret;
+
+	ret = bcchip_host_cmd(bd, BCFW_OP_ATTEST_STATUS, 0, rsp, sizeof(*rsp),
+			      &len, timeout_ms);
+	if (ret)
+		return ret;
+	ret = bcchip_fw_errno(&rsp->hdr, len);
+	if (ret)
+		return ret;
+	if (len < sizeof(*rsp)) {
+		dev_err_ratelimited(bcchip_pdev_dev(bd),
+				    "ATTEST_STATUS: short answer (%u bytes)\n",
+				    len);
+		return -EIO;
+	}
+	st->chip_time = le64_to_cpu(rsp->st.now);
+	st->not_before = le64_to_cpu(rsp->st.not_before);
+	st->not_after = le64_to_cpu(rsp->st.not_after);
+	st->last_refresh = le64_to_cpu(rsp->st.last_refresh);
+	st->next_refresh = le64_to_cpu(rsp->st.next_refresh);
+	st->period = le32_to_cpu(rsp->st.period);
+	st->attest_generation = le32_to_cpu(rsp->st.generation);
+	st->health_flags = le32_to_cpu(rsp->st.health);
+	st->failures = le32_to_cpu(rsp->st.failures);
+	return 0;
+}
+
+/*
+ * FAILED: the chip cannot serve (dead, removed, the firmware does not
+ * answer) or cannot prove what it is (certificate expired, no identity).
+ * DEGRADED: it serves, but a reset is under way, the last refresh failed,
+ * the certificate is near its end, or the firmware has no attestation.
+ */
+static enum bcchip_health bcchip_health_of(const struct bcchip_status *st)
+{
+	switch (st->state) {
+	case BCCHIP_STATE_LIVE:
+		break;
+	case BCCHIP_STATE_PROBING:
+	case BCCHIP_STATE_RESETTING:
+		return BCCHIP_HEALTH_DEGRADED;
+	default:
+		return BCCHIP_HEALTH_FAILED;
+	}
+	if (st->info_err == -EAGAIN || st->attest_err == -EAGAIN ||
+	    st->info_err == -ECANCELED || st->attest_err == -ECANCELED)
+		return BCCHIP_HEALTH_DEGRADED;	/* a reset started meanwhile */
+	if (st->info_err)
+		return BCCHIP_HEALTH_FAILED;
+	if (st->attest_err == -EOPNOTSUPP)
+		return BCCHIP_HEALTH_DEGRADED;
+	if (st->attest_err)
+		return BCCHIP_HEALTH_FAILED;
+	if (st->health_flags & (BCFW_HEALTH_EXPIRED | BCFW_HEALTH_NO_IDENTITY))
+		return BCCHIP_HEALTH_FAILED;
+	if (st->health_flags)
+		return BCCHIP_HEALTH_DEGRADED;
+	return BCCHIP_HEALTH_OK;
+}
+
+/*
+ * Fill @st.  Returns 0 (the firmware's part may have failed: info_err,
+ * attest_err), or -EINTR/-ENOMEM.
+ */
+int bcchip_status_query(struct bcchip_dev *bd, struct bcchip_status *st)
+{
+	unsigned long deadline;
+	struct bcchip_attest_rsp *rsp;
+	struct bcfw_info *info;
+	int ret = 0;
+
+	memset(st, 0, sizeof(*st));
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	rsp = kzalloc(sizeof(*rsp), GFP_KERNEL);
+	if (!info || !rsp) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (mutex_lock_interruptible(&bd->info_lock)) {
+		ret = -EINTR;
+		goto out;
+	}
+	down_read(&bd->hw_lock);
+	st->state = bcchip_get_state(bd);
+	st->info_err = bcchip_state_errno(st->state);
+	st->attest_err = st->info_err;
+	if (st->state == BCCHIP_STATE_LIVE) {
+		deadline = jiffies +
+			   msecs_to_jiffies(min(BCCHIP_STATUS_TIMEOUT_MS,
+						max(1U, READ_ONCE(bcchip_cmd_timeout_ms))));
+		st->info_err = bcchip_fetch_info(bd, info,
+						 bcchip_msecs_left(deadline));
+		if (!st->info_err) {
+			st->sessions_in_use = le32_to_cpu(info->sessions_in_use);
+			st->attest_err = bcchip_fetch_attest(bd, st, rsp,
+							     bcchip_msecs_left(deadline));
+		} else {
+			st->attest_err = st->info_err;
+		}
+	}
+	up_read(&bd->hw_lock);
+	mutex_unlock(&bd->info_lock);
+
+	spin_lock(&bd->state_lock);
+	st->generation = bd->generation;
+	st->reset_count = bd->reset_count;
+	spin_unlock(&bd->state_lock);
+	st->health = bcchip_health_of(st);
+out:
+	kfree(rsp);
+	kfree(info);
+	return ret;
+}
+
+/* ATTEST_REFRESH, as the driver's own client; the caller checked privilege. */
+int bcchip_attest_refresh(struct bcchip_dev *bd)
+{
+	struct bcchip_attest_rsp *rsp;
+	u32 len = 0;
+	int ret;
+
+	rsp = kzalloc(sizeof(*rsp), GFP_KERNEL);
+	if (!rsp)
+		return -ENOMEM;
+	if (mutex_lock_interruptible(&bd->info_lock)) {
+		kfree(rsp);
+		return -EINTR;
+	}
+	down_read(&bd->hw_lock);
+	ret = bcchip_state_errno(bcchip_get_state(bd));
+	if (!ret)
+		ret = bcchip_host_cmd(bd, BCFW_OP_ATTEST_REFRESH, 0, rsp,
+				      sizeof(*rsp), &len, 0);
+	up_read(&bd->hw_lock);
+	mutex_unlock(&bd->info_lock);
+	if (!ret)
+		ret = bcchip_fw_errno(&rsp->hdr, len);
+	kfree(rsp);
+	return ret;
+}
