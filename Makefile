@@ -44,6 +44,8 @@ setup:
 
 include kernel/kernel.mk
 include lib/lib.mk
+include lib/provider/provider.mk
+include lib/provider/store.mk
 include tools/emu/emu.mk
 include tools/bcctl/bcctl.mk
 include tools/qemu/qemu.mk
@@ -61,7 +63,11 @@ install-userspace: lib bcctl emu
 	install -D -m 0644 $(TOP)/lib/bcchip.module \
 		$(DESTDIR)$(PREFIX)/share/p11-kit/modules/bcchip.module
 	install -D -m 0755 $(BCCTL) $(DESTDIR)$(PREFIX)/bin/bcctl
+	install -D -m 0644 $(TOP)/docs/bcctl.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/bcctl.1
 	install -D -m 0755 $(EMU) $(DESTDIR)$(PREFIX)/sbin/bcchip-emu
+	install -D -m 0644 $(TOP)/lib/bc_pkcs11_ext.h \
+		$(DESTDIR)$(PREFIX)/include/bc_pkcs11_ext.h
 
 clean:
 	rm -rf build

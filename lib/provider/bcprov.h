@@ -62,6 +62,9 @@ unsigned char *bcprov_cert_der(struct bcprov_ctx *ctx,
  * callback gets OSSL_OBJECT_PARAM_REFERENCE = the bytes of a
  * `struct bcprov_key *` (sizeof pointer), whose reference keymgmt's
  * load() takes over.  OSSL_OBJECT_PARAM_DATA_TYPE = bcprov_key_type().
+ * An export_object() given such a reference must fail: whatever it
+ * exported would become a public-only key of another provider, which
+ * fails only when it signs; OpenSSL then loads the key with our keymgmt.
  */
 
 /* Dispatch tables, one file each. */
@@ -73,6 +76,8 @@ extern const OSSL_DISPATCH bcprov_rsa_asym_cipher_functions[];
 extern const OSSL_DISPATCH bcprov_store_functions[];
 extern const OSSL_DISPATCH bcprov_pem_decoder_functions[];
 extern const OSSL_DISPATCH bcprov_der_decoder_functions[];
+/* The DER stage's input structure, named by the PEM stage (decoder.c). */
+#define BCPROV_KEYREF_STRUCTURE "BcchipKeyReference"
 
 /* The provider context's library context, for fetching default's algorithms. */
 OSSL_LIB_CTX *bcprov_libctx(struct bcprov_ctx *ctx);
