@@ -196,6 +196,37 @@ static void test_lockout(void)
 	CHECK_RV(f->C_CloseSession(h), CKR_OK);
 }
 
+/*
+ * A blank label (what pkcs11-tool --label "" sends) initializes the token
+ * like any other; then @slot gets @label and the test PINs back.
+ */
+static void test_blank_label(CK_SLOT_ID slot, const char *label)
+{
+	CK_UTF8CHAR l[32], blank[32];
+	CK_TOKEN_INFO ti;
+
+	memset(blank, ' ', sizeof(blank));
+	CHECK_RV(f->C_InitToken(slot, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN),
+				blank), CKR_OK);
+	CHECK_RV(f->C_GetTokenInfo(slot, &ti), CKR_OK);
+	CHECK(!memcmp(ti.label, blank, sizeof(blank)),
+	      "blank label reported '%.32s'", ti.label);
+	CHECK((ti.flags & CKF_TOKEN_INITIALIZED) &&
+	      !(ti.flags & CKF_USER_PIN_INITIALIZED),
+	      "initialized, user PIN wiped (0x%lx)", ti.flags);
+	/* Only the blanks became legal: control bytes are still refused. */
+	pad_label(l, "tab\there");
+	CHECK_RV(f->C_InitToken(slot, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN),
+				l), CKR_ARGUMENTS_BAD);
+	CHECK(!(token_flags(slot) & CKF_SO_PIN_COUNT_LOW),
+	      "a refused label costs no SO PIN try");
+	setup_token(slot, label);
+	CHECK_RV(f->C_GetTokenInfo(slot, &ti), CKR_OK);
+	pad_label(l, label);
+	CHECK(!memcmp(ti.label, l, sizeof(l)), "label back to '%.32s'",
+	      ti.label);
+}
+
 void test_token(struct emu *e)
 {
 	CK_UTF8CHAR l[32];
@@ -219,4 +250,5 @@ void test_token(struct emu *e)
 		 CKR_PIN_INCORRECT);
 	test_login_states();
 	test_lockout();
+	test_blank_label(1, e[1].label);
 }

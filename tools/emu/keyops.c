@@ -86,15 +86,13 @@ static bool at_end(const struct cur *c)
 	return !c->bad && c->off == c->len;
 }
 
-static void mech_of(const struct bcfw_mech *wm, struct ks_mech *m)
+/* The mechanism named in the fixed struct, and its parameters that follow. */
+static uint32_t take_mech(struct cur *c, const struct bcfw_mech *wm,
+			  struct ks_mech *m)
 {
 	m->mech = le32toh(wm->mech);
 	m->param_len = le32toh(wm->param_len);
 	m->param = NULL;
-}
-
-static uint32_t take_mech(struct cur *c, struct ks_mech *m)
-{
 	if (m->param_len > c->len)
 		return BCFW_S_BAD_ARGS;
 	m->param = take_padded(c, m->param_len);
@@ -117,12 +115,41 @@ static uint32_t take_tmpl(struct cur *c, uint32_t count, struct ks_tmpl *t)
 	return BCFW_S_OK;
 }
 
+/* A template that ends the body; nothing to free unless it returns OK. */
+static uint32_t take_last_tmpl(struct cur *c, uint32_t count,
+			       struct ks_tmpl *t)
+{
+	uint32_t st = take_tmpl(c, count, t);
+
+	if (!st && !at_end(c)) {
+		ks_tmpl_free(t);
+		st = BCFW_S_BAD_ARGS;
+	}
+	return st;
+}
+
 /* The answer under construction. */
 struct ans {
 	uint32_t st;
 	uint8_t *body;
 	uint32_t len;
 };
+
+/*
+ * Copies the fixed struct that opens a body into @r; a body too short for
+ * it is BAD_ARGS, and the handler has nothing more to do.
+ */
+static bool take_fixed(struct cur *c, void *r, size_t n, struct ans *a)
+{
+	const uint8_t *h = take(c, n);
+
+	if (!h) {
+		a->st = BCFW_S_BAD_ARGS;
+		return false;
+	}
+	memcpy(r, h, n);
+	return true;
+}
 
 static uint8_t *ans_alloc(struct ans *a, size_t n)
 {
@@ -196,15 +223,11 @@ static void op_token_info(const struct ks_caller *c, struct cur *b,
 static void op_init_token(const struct ks_caller *c, struct cur *b,
 			  struct ans *a)
 {
-	const uint8_t *h = take(b, sizeof(struct bcfw_init_token_req));
 	struct bcfw_init_token_req r;
 	const uint8_t *pin;
 
-	if (!h) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
-	memcpy(&r, h, sizeof(r));
 	pin = take(b, le32toh(r.pin_len));
 	if (r.reserved || !at_end(b)) {
 		a->st = BCFW_S_BAD_ARGS;
@@ -216,15 +239,11 @@ static void op_init_token(const struct ks_caller *c, struct cur *b,
 static void op_init_pin(const struct ks_caller *c, struct cur *b,
 			struct ans *a)
 {
-	const uint8_t *h = take(b, sizeof(struct bcfw_pin_req));
 	struct bcfw_pin_req r;
 	const uint8_t *pin;
 
-	if (!h) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
-	memcpy(&r, h, sizeof(r));
 	pin = take(b, le32toh(r.pin_len));
 	if (r.reserved || !at_end(b)) {
 		a->st = BCFW_S_BAD_ARGS;
@@ -236,15 +255,12 @@ static void op_init_pin(const struct ks_caller *c, struct cur *b,
 static void op_set_pin(const struct ks_caller *c, struct cur *b,
 		       struct ans *a)
 {
-	const uint8_t *h = take(b, sizeof(struct bcfw_set_pin_req));
 	struct bcfw_set_pin_req r;
 	const uint8_t *old, *new_pin;
 
-	if (!h) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
-	memcpy(&r, h, sizeof(r));
+	/* Packed: the new PIN starts right after the old one. */
 	old = take(b, le32toh(r.old_len));
 	new_pin = take(b, le32toh(r.new_len));
 	if (!at_end(b)) {
@@ -257,15 +273,11 @@ static void op_set_pin(const struct ks_caller *c, struct cur *b,
 
 static void op_login(const struct ks_caller *c, struct cur *b, struct ans *a)
 {
-	const uint8_t *h = take(b, sizeof(struct bcfw_login_req));
 	struct bcfw_login_req r;
 	const uint8_t *pin;
 
-	if (!h) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
-	memcpy(&r, h, sizeof(r));
 	pin = take(b, le32toh(r.pin_len));
 	if (!at_end(b)) {
 		a->st = BCFW_S_BAD_ARGS;
@@ -297,17 +309,13 @@ static void op_mech_list(struct cur *b, struct ans *a)
 
 static void op_mech_info(struct cur *b, struct ans *a)
 {
-	const uint8_t *h = take(b, sizeof(struct bcfw_mech_info_req));
 	const struct ks_mech_desc *d;
 	struct bcfw_mech_info_req r;
 	struct bcfw_mech_info mi;
 
-	if (!h || !at_end(b)) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
-	memcpy(&r, h, sizeof(r));
-	if (r.reserved) {
+	if (r.reserved || !at_end(b)) {
 		a->st = BCFW_S_BAD_ARGS;
 		return;
 	}
@@ -325,16 +333,6 @@ static void op_mech_info(struct cur *b, struct ans *a)
 
 /* ---- objects ---- */
 
-static bool obj_req(struct cur *b, struct bcfw_obj_req *r)
-{
-	const uint8_t *h = take(b, sizeof(*r));
-
-	if (!h)
-		return false;
-	memcpy(r, h, sizeof(*r));
-	return true;
-}
-
 static void op_create(const struct ks_caller *c, struct cur *b,
 		      struct ans *a, bool copy)
 {
@@ -342,18 +340,15 @@ static void op_create(const struct ks_caller *c, struct cur *b,
 	struct ks_tmpl t;
 	uint32_t h = 0;
 
-	if (!obj_req(b, &r) || (!copy && r.handle)) {
+	if (!take_fixed(b, &r, sizeof(r), a))
+		return;
+	if (!copy && r.handle) {
 		a->st = BCFW_S_BAD_ARGS;
 		return;
 	}
-	a->st = take_tmpl(b, le32toh(r.count), &t);
+	a->st = take_last_tmpl(b, le32toh(r.count), &t);
 	if (a->st)
 		return;
-	if (!at_end(b)) {
-		ks_tmpl_free(&t);
-		a->st = BCFW_S_BAD_ARGS;
-		return;
-	}
 	a->st = copy ? ks_obj_copy(c, le32toh(r.handle), &t, &h) :
 		ks_obj_create(c, &t, &h);
 	if (!a->st)
@@ -365,7 +360,9 @@ static void op_destroy(const struct ks_caller *c, struct cur *b,
 {
 	struct bcfw_obj_req r;
 
-	if (!obj_req(b, &r) || r.count || !at_end(b)) {
+	if (!take_fixed(b, &r, sizeof(r), a))
+		return;
+	if (r.count || !at_end(b)) {
 		a->st = BCFW_S_BAD_ARGS;
 		return;
 	}
@@ -379,10 +376,8 @@ static void op_get_attrs(const struct ks_caller *c, struct cur *b,
 	const uint8_t *types;
 	uint32_t n;
 
-	if (!obj_req(b, &r)) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
 	n = le32toh(r.count);
 	types = n <= b->len / 4 ? take(b, 4 * (size_t)n) : NULL;
 	if ((!types && n) || !at_end(b)) {
@@ -399,35 +394,24 @@ static void op_set_attrs(const struct ks_caller *c, struct cur *b,
 	struct bcfw_obj_req r;
 	struct ks_tmpl t;
 
-	if (!obj_req(b, &r)) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
-	a->st = take_tmpl(b, le32toh(r.count), &t);
+	a->st = take_last_tmpl(b, le32toh(r.count), &t);
 	if (a->st)
 		return;
-	if (!at_end(b)) {
-		ks_tmpl_free(&t);
-		a->st = BCFW_S_BAD_ARGS;
-		return;
-	}
 	a->st = ks_obj_set_attrs(c, le32toh(r.handle), &t);
 }
 
 static void op_find(const struct ks_caller *c, struct cur *b, struct ans *a)
 {
-	const uint8_t *h = take(b, sizeof(struct bcfw_find_req));
 	struct bcfw_find_req r;
 	struct bcfw_find_resp fr;
 	struct ks_tmpl t;
 	uint32_t *hs, n, max;
 	bool more;
 
-	if (!h) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
-	memcpy(&r, h, sizeof(r));
 	max = le32toh(r.max);
 	if ((le32toh(r.flags) & ~(uint32_t)BCFW_FIND_SESSION_ONLY) ||
 	    max < 1 || max > BCFW_FIND_MAX) {
@@ -438,14 +422,9 @@ static void op_find(const struct ks_caller *c, struct cur *b, struct ans *a)
 		a->st = BCFW_S_TOO_BIG;
 		return;
 	}
-	a->st = take_tmpl(b, le32toh(r.count), &t);
+	a->st = take_last_tmpl(b, le32toh(r.count), &t);
 	if (a->st)
 		return;
-	if (!at_end(b)) {
-		ks_tmpl_free(&t);
-		a->st = BCFW_S_BAD_ARGS;
-		return;
-	}
 	if (ans_alloc(a, sizeof(fr) + 4 * (size_t)max)) {
 		hs = calloc(max, sizeof(*hs));
 		if (!hs) {
@@ -473,28 +452,18 @@ static void op_find(const struct ks_caller *c, struct cur *b, struct ans *a)
 static void op_genkey(const struct ks_caller *c, struct cur *b,
 		      struct ans *a)
 {
-	const uint8_t *h = take(b, sizeof(struct bcfw_genkey_req));
 	struct bcfw_genkey_req r;
 	struct ks_mech m;
 	struct ks_tmpl t;
 	uint32_t hd;
 
-	if (!h) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
-	memcpy(&r, h, sizeof(r));
-	mech_of(&r.mech, &m);
-	a->st = r.reserved ? BCFW_S_BAD_ARGS : take_mech(b, &m);
+	a->st = r.reserved ? BCFW_S_BAD_ARGS : take_mech(b, &r.mech, &m);
 	if (!a->st)
-		a->st = take_tmpl(b, le32toh(r.count), &t);
+		a->st = take_last_tmpl(b, le32toh(r.count), &t);
 	if (a->st)
 		return;
-	if (!at_end(b)) {
-		ks_tmpl_free(&t);
-		a->st = BCFW_S_BAD_ARGS;
-		return;
-	}
 	a->st = ks_generate_key(c, &m, &t, &hd);
 	if (!a->st)
 		ans_handle(a, hd);
@@ -502,33 +471,22 @@ static void op_genkey(const struct ks_caller *c, struct cur *b,
 
 static void op_genkp(const struct ks_caller *c, struct cur *b, struct ans *a)
 {
-	const uint8_t *h = take(b, sizeof(struct bcfw_genkp_req));
 	struct bcfw_keypair_resp kr;
 	struct bcfw_genkp_req r;
 	struct ks_tmpl pub, priv;
 	struct ks_mech m;
 	uint32_t hp, hv;
 
-	if (!h) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
-	memcpy(&r, h, sizeof(r));
-	mech_of(&r.mech, &m);
-	a->st = take_mech(b, &m);
+	a->st = take_mech(b, &r.mech, &m);
 	if (!a->st)
 		a->st = take_tmpl(b, le32toh(r.pub_count), &pub);
 	if (a->st)
 		return;
-	a->st = take_tmpl(b, le32toh(r.priv_count), &priv);
+	a->st = take_last_tmpl(b, le32toh(r.priv_count), &priv);
 	if (a->st) {
 		ks_tmpl_free(&pub);
-		return;
-	}
-	if (!at_end(b)) {
-		ks_tmpl_free(&pub);
-		ks_tmpl_free(&priv);
-		a->st = BCFW_S_BAD_ARGS;
 		return;
 	}
 	a->st = ks_generate_key_pair(c, &m, &pub, &priv, &hp, &hv);
@@ -542,19 +500,14 @@ static void op_genkp(const struct ks_caller *c, struct cur *b, struct ans *a)
 
 static void op_wrap(const struct ks_caller *c, struct cur *b, struct ans *a)
 {
-	const uint8_t *h = take(b, sizeof(struct bcfw_wrap_req));
 	struct bcfw_wrap_req r;
 	struct ks_mech m;
 	uint8_t *out;
 	size_t cap, olen = 0;
 
-	if (!h) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
-	memcpy(&r, h, sizeof(r));
-	mech_of(&r.mech, &m);
-	a->st = r.reserved ? BCFW_S_BAD_ARGS : take_mech(b, &m);
+	a->st = r.reserved ? BCFW_S_BAD_ARGS : take_mech(b, &r.mech, &m);
 	if (!a->st && !at_end(b))
 		a->st = BCFW_S_BAD_ARGS;
 	if (a->st)
@@ -570,21 +523,16 @@ static void op_wrap(const struct ks_caller *c, struct cur *b, struct ans *a)
 static void op_unwrap(const struct ks_caller *c, struct cur *b,
 		      struct ans *a)
 {
-	const uint8_t *h = take(b, sizeof(struct bcfw_unwrap_req));
 	struct bcfw_unwrap_req r;
 	const uint8_t *wrapped;
 	struct ks_mech m;
 	struct ks_tmpl t;
 	uint32_t hd, wl;
 
-	if (!h) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
-	memcpy(&r, h, sizeof(r));
-	mech_of(&r.mech, &m);
 	wl = le32toh(r.wrapped_len);
-	a->st = r.reserved ? BCFW_S_BAD_ARGS : take_mech(b, &m);
+	a->st = r.reserved ? BCFW_S_BAD_ARGS : take_mech(b, &r.mech, &m);
 	if (a->st)
 		return;
 	wrapped = take_padded(b, wl);
@@ -592,14 +540,9 @@ static void op_unwrap(const struct ks_caller *c, struct cur *b,
 		a->st = BCFW_S_BAD_ARGS;
 		return;
 	}
-	a->st = take_tmpl(b, le32toh(r.count), &t);
+	a->st = take_last_tmpl(b, le32toh(r.count), &t);
 	if (a->st)
 		return;
-	if (!at_end(b)) {
-		ks_tmpl_free(&t);
-		a->st = BCFW_S_BAD_ARGS;
-		return;
-	}
 	a->st = ks_unwrap_key(c, &m, le32toh(r.unwrapping_key), wrapped, wl,
 			      &t, &hd);
 	if (!a->st)
@@ -609,28 +552,18 @@ static void op_unwrap(const struct ks_caller *c, struct cur *b,
 static void op_derive(const struct ks_caller *c, struct cur *b,
 		      struct ans *a)
 {
-	const uint8_t *h = take(b, sizeof(struct bcfw_derive_req));
 	struct bcfw_derive_req r;
 	struct ks_mech m;
 	struct ks_tmpl t;
 	uint32_t hd;
 
-	if (!h) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
-	memcpy(&r, h, sizeof(r));
-	mech_of(&r.mech, &m);
-	a->st = take_mech(b, &m);
+	a->st = take_mech(b, &r.mech, &m);
 	if (!a->st)
-		a->st = take_tmpl(b, le32toh(r.count), &t);
+		a->st = take_last_tmpl(b, le32toh(r.count), &t);
 	if (a->st)
 		return;
-	if (!at_end(b)) {
-		ks_tmpl_free(&t);
-		a->st = BCFW_S_BAD_ARGS;
-		return;
-	}
 	a->st = ks_derive_key(c, &m, le32toh(r.base_key), &t, &hd);
 	if (!a->st)
 		ans_handle(a, hd);
@@ -655,17 +588,13 @@ static void op_crypto(const struct ks_caller *c, uint16_t opc,
 	uint32_t out_cap = 0;
 
 	if (step == BCFW_STEP_INIT) {
-		const uint8_t *h = take(b, sizeof(struct bcfw_op_init));
 		struct bcfw_op_init r;
 		struct ks_op *op = NULL;
 
-		if (!h) {
-			a->st = BCFW_S_BAD_ARGS;
+		if (!take_fixed(b, &r, sizeof(r), a))
 			return;
-		}
-		memcpy(&r, h, sizeof(r));
-		mech_of(&r.mech, &m);
-		a->st = r.reserved ? BCFW_S_BAD_ARGS : take_mech(b, &m);
+		a->st = r.reserved ? BCFW_S_BAD_ARGS :
+			take_mech(b, &r.mech, &m);
 		if (!a->st && !at_end(b))
 			a->st = BCFW_S_BAD_ARGS;
 		if (a->st)
@@ -682,22 +611,18 @@ static void op_crypto(const struct ks_caller *c, uint16_t opc,
 		return;
 	}
 	if (step == BCFW_STEP_ONESHOT) {
-		const uint8_t *h = take(b, sizeof(struct bcfw_op_oneshot));
 		struct bcfw_op_oneshot r;
 		const uint8_t *in, *sig = NULL;
 		uint32_t dl, sl;
 
-		if (!h) {
-			a->st = BCFW_S_BAD_ARGS;
+		if (!take_fixed(b, &r, sizeof(r), a))
 			return;
-		}
-		memcpy(&r, h, sizeof(r));
-		mech_of(&r.mech, &m);
 		dl = le32toh(r.data_len);
 		sl = le32toh(r.sig_len);
-		a->st = take_mech(b, &m);
+		a->st = take_mech(b, &r.mech, &m);
 		if (a->st)
 			return;
+		/* Packed: VERIFY's signature starts right after the data. */
 		in = take(b, dl);
 		if (family == BCFW_OP_VERIFY_INIT)
 			sig = take(b, sl);
@@ -729,16 +654,12 @@ static void op_crypto(const struct ks_caller *c, uint16_t opc,
 		return;
 	}
 	if (step == BCFW_STEP_UPDATE) {
-		const uint8_t *h = take(b, sizeof(struct bcfw_op_update));
 		struct bcfw_op_update r;
 		bool emits = family == BCFW_OP_ENCRYPT_INIT ||
 			family == BCFW_OP_DECRYPT_INIT;
 
-		if (!h) {
-			a->st = BCFW_S_BAD_ARGS;
+		if (!take_fixed(b, &r, sizeof(r), a))
 			return;
-		}
-		memcpy(&r, h, sizeof(r));
 		out_cap = le32toh(r.out_cap);
 		if (r.reserved || (!emits && out_cap)) {
 			a->st = BCFW_S_BAD_ARGS;
@@ -760,16 +681,12 @@ static void op_crypto(const struct ks_caller *c, uint16_t opc,
 		return;
 	}
 	if (step == BCFW_STEP_FINAL) {
-		const uint8_t *h = take(b, sizeof(struct bcfw_op_final));
 		struct bcfw_op_final r;
 		const uint8_t *sig;
 		bool small;
 
-		if (!h) {
-			a->st = BCFW_S_BAD_ARGS;
+		if (!take_fixed(b, &r, sizeof(r), a))
 			return;
-		}
-		memcpy(&r, h, sizeof(r));
 		out_cap = le32toh(r.out_cap);
 		sig = take(b, le32toh(r.sig_len));
 		if (!at_end(b) || (!outputs && out_cap) ||
@@ -799,16 +716,12 @@ static void op_crypto(const struct ks_caller *c, uint16_t opc,
 static void op_key_attest(const struct ks_caller *c, struct cur *b,
 			  struct ans *a)
 {
-	const uint8_t *h = take(b, sizeof(struct bcfw_key_attest_req));
 	struct bcfw_key_attest_req r;
 	const uint8_t *nonce = NULL;
 	uint32_t nlen;
 
-	if (!h) {
-		a->st = BCFW_S_BAD_ARGS;
+	if (!take_fixed(b, &r, sizeof(r), a))
 		return;
-	}
-	memcpy(&r, h, sizeof(r));
 	nlen = le32toh(r.nonce_len);
 	if (nlen > BCFW_NONCE_MAX) {
 		a->st = BCFW_S_BAD_ARGS;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The chip's non-volatile state: STATE_DIR/identity, two text lines
- * "serial=<16 upper hex>" and "label=<1..32 printable ASCII>".  Replaced
+ * "serial=<16 upper hex>" and "label=<0..32 printable ASCII>" (empty: the
+ * blank label C_InitToken may set; --label itself needs 1..32).  Replaced
  * only as a whole, so a crash leaves either the old or the new file.
  */
 #include <errno.h>
@@ -19,11 +20,11 @@
 #define ID_FILE		"identity"
 #define ID_MAX_BYTES	256
 
-static bool label_ok(const char *s)
+static bool label_ok(const char *s, size_t min)
 {
 	size_t n = strlen(s);
 
-	if (n < 1 || n > BCFW_LABEL_LEN)
+	if (n < min || n > BCFW_LABEL_LEN)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] < 0x20 || s[i] > 0x7e)
@@ -59,7 +60,7 @@ static int parse(const char *path, char *buf, struct emu_identity *id)
 	if (!nl || nl[1] != '\0')
 		goto bad;
 	*nl = '\0';
-	if (!label_ok(line2 + 6))
+	if (!label_ok(line2 + 6, 0))
 		goto bad;
 	memcpy(id->serial, buf + 7, BCFW_SERIAL_LEN + 1);
 	snprintf(id->label, sizeof(id->label), "%s", line2 + 6);
@@ -165,7 +166,7 @@ int emu_state_load(const char *dir, const char *label,
 	unsigned char raw[BCFW_SERIAL_LEN / 2];
 	int dfd, ret;
 
-	if (label && !label_ok(label)) {
+	if (label && !label_ok(label, 1)) {
 		emu_log("--label must be 1 to %d printable ASCII characters\n",
 			BCFW_LABEL_LEN);
 		return -EINVAL;

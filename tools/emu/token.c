@@ -307,16 +307,16 @@ uint32_t ks_token_info(const struct ks_caller *c, struct bcfw_token_info *out)
 	return BCFW_S_OK;
 }
 
+/*
+ * All spaces is a label too: PKCS#11 pads with blanks, so that is what an
+ * application that names no label (pkcs11-tool --label "") sends.
+ */
 static bool label_ok(const uint8_t *label)
 {
 	for (int i = 0; i < BCFW_LABEL_LEN; i++)
 		if (label[i] < 0x20 || label[i] > 0x7e)
 			return false;
-	/* All spaces is no label. */
-	for (int i = 0; i < BCFW_LABEL_LEN; i++)
-		if (label[i] != ' ')
-			return true;
-	return false;
+	return true;
 }
 
 uint32_t ks_token_init_token(const struct ks_caller *c, const uint8_t *label,

@@ -822,6 +822,104 @@ static void test_token(void)
 	check(emu_stop(&e) == 0, "solock: clean exit");
 }
 
+/* Does the chip report @want (space padded) in GET_INFO and TOKEN_INFO? */
+static bool label_is(int fd, const char *want)
+{
+	uint8_t lab[BCFW_LABEL_LEN];
+	struct bcfw_token_info ti;
+	struct bcfw_info in;
+
+	memset(lab, ' ', sizeof(lab));
+	memcpy(lab, want, strlen(want));
+	return get_info(fd, &in) && !memcmp(in.label, lab, sizeof(lab)) &&
+		token_info(fd, &ti) && !memcmp(ti.label, lab, sizeof(lab));
+}
+
+/* The identity file's second line, without its newline; "" if unreadable. */
+static const char *identity_label(const struct emu *e, char *buf, size_t n)
+{
+	char path[300], text[256], *l;
+	FILE *fp;
+	size_t got;
+
+	snprintf(path, sizeof(path), "%s/identity", e->state);
+	buf[0] = '\0';
+	fp = fopen(path, "r");
+	if (!fp)
+		return buf;
+	got = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[got] = '\0';
+	l = strstr(text, "\nlabel=");
+	if (l) {
+		l += 7;
+		l[strcspn(l, "\n")] = '\0';
+		snprintf(buf, n, "<%s>", l);
+	}
+	return buf;
+}
+
+/*
+ * A blank label is a label: set by INIT_TOKEN, kept across restarts (the
+ * default applies at the first start only), and replaced like any other.
+ */
+static void test_blank_label(void)
+{
+	static const char *const relabel[] = { "--label", "Not used", NULL };
+	char idl[64];
+	struct emu e;
+	int fd;
+
+	if (emu_start(&e, "blank", NULL)) {
+		check(false, "blank: emulator starts");
+		return;
+	}
+	fd = conn_open(&e);
+	check(!label_is(fd, ""), "blank: a fresh chip has the default label");
+	check(init_token(fd, "", so_pin) == 0, "all-blank label accepted");
+	check(label_is(fd, ""), "blank label in GET_INFO and TOKEN_INFO");
+	check(tok_flags(fd) & BCFW_TOKF_TOKEN_INITIALIZED,
+	      "token initialized with a blank label");
+	check(!strcmp(identity_label(&e, idl, sizeof(idl)), "<>"),
+	      "identity stores the blank label as an empty one (%s)", idl);
+	check(init_token(fd, "\x01", so_pin) == CKR(CKR_ARGUMENTS_BAD) &&
+	      init_token(fd, "Tab\there", so_pin) == CKR(CKR_ARGUMENTS_BAD) &&
+	      init_token(fd, "Del\x7f", so_pin) == CKR(CKR_ARGUMENTS_BAD) &&
+	      init_token(fd, "\xc3\xa9t\xc3\xa9", so_pin) ==
+	      CKR(CKR_ARGUMENTS_BAD), "non-printable labels still refused");
+	check(label_is(fd, ""), "a refused label changes nothing");
+	close(fd);
+	check(emu_stop(&e) == 0, "blank: clean exit");
+
+	/* The state exists: --label and the default no longer apply. */
+	if (emu_start(&e, "blank", relabel)) {
+		check(false, "blank: restarts with a blank label stored");
+		return;
+	}
+	fd = conn_open(&e);
+	check(label_is(fd, ""), "blank label survives a restart");
+	check(tok_flags(fd) & BCFW_TOKF_TOKEN_INITIALIZED,
+	      "still initialized after the restart");
+	check(init_token(fd, "  lead", so_pin) == 0 && label_is(fd, "  lead"),
+	      "re-initialized with leading blanks");
+	close(fd);
+	check(emu_stop(&e) == 0, "blank: clean exit after restart");
+
+	if (emu_start(&e, "blank", NULL)) {
+		check(false, "blank: restarts with leading blanks stored");
+		return;
+	}
+	fd = conn_open(&e);
+	check(label_is(fd, "  lead") &&
+	      !strcmp(identity_label(&e, idl, sizeof(idl)), "<  lead>"),
+	      "leading blanks kept, trailing ones not stored (%s)", idl);
+	check(init_token(fd, "", so_pin) == 0 && label_is(fd, "") &&
+	      init_token(fd, "Named again", so_pin) == 0 &&
+	      label_is(fd, "Named again"), "blank and back to a name");
+	close(fd);
+	check(emu_stop(&e) == 0, "blank: clean exit at the end");
+}
+
 static void test_objects(struct emu *e)
 {
 	struct b t = { 0 };
@@ -2474,6 +2572,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	test_token();
+	test_blank_label();
 	if (emu_start(&e, "main", NULL) == 0) {
 		test_objects(&e);
 		test_sign(&e);
