@@ -51,6 +51,7 @@ include tools/bcctl/bcctl.mk
 include tools/qemu/qemu.mk
 include selftests/selftests.mk
 include tools/vm/vm.mk
+include tests/tls/tls.mk
 
 # `make install` also installs the module (kernel/kernel.mk).
 PREFIX ?= /usr

@@ -401,12 +401,17 @@ out:
  * Errors that mean the session or login went away under us.  A session
  * of a connection that dropped answers CKR_DEVICE_REMOVED; opening a new
  * one makes the library connect again (docs/pkcs11.md "Chip reset").
+ * A chip that forgot the login without the library being told (a
+ * firmware restart that no reset reported) answers for a private key
+ * CKR_KEY_HANDLE_INVALID: logging in again tells that apart from a key
+ * really gone, which fails the retry too.
  */
 static int stale(CK_RV rv)
 {
 	return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
 	       rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_DEVICE_REMOVED ||
-	       rv == CKR_CRYPTOKI_NOT_INITIALIZED;
+	       rv == CKR_CRYPTOKI_NOT_INITIALIZED ||
+	       rv == CKR_KEY_HANDLE_INVALID;
 }
 
 static void release(struct bcp11 *p, struct lease *l, CK_RV rv)

@@ -22,11 +22,13 @@ demo:
 
 demo-vm:
 	$(MAKE) -j2 all module KVER=$(VM_KVER)
-	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 -- sh -c '\
+	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 $(TLS_DEMO_ADD) -- sh -c '\
 		set -x; modprobe bcchip && ls -l /dev/bcchip* && bcctl list && \
 		pkcs11-tool --module /usr/lib/x86_64-linux-gnu/pkcs11/libbc_pkcs11.so -L && \
 		pkcs11-tool --module /usr/lib/x86_64-linux-gnu/pkcs11/libbc_pkcs11.so \
-			--generate-random 64 | od -An -tx1'
+			--generate-random 64 | od -An -tx1 && \
+		bcctl status && \
+		bash /usr/libexec/bcchip/tls/demo-guest'
 
 # Real PKCS#11 clients (lib/tests/clients) through the driver, on two
 # fresh chips of their own.
