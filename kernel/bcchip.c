@@ -10,9 +10,12 @@
  * describes the design.
  */
 
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/interrupt.h>
+#include <linux/irq.h>
 #include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -158,31 +161,169 @@ int bcchip_hw_enable(struct bcchip_dev *bd)
 	return 0;
 }
 
-/*
- * Each CPU submits on the I/O queue whose vector is affine to it, so that
- * its completions interrupt the CPU that waits for them; CPUs left over
- * (fewer vectors than queues) are spread round robin.
- */
-static void bcchip_map_cpus(struct bcchip_dev *bd)
-{
-	unsigned int cpu, qid;
+/* How often a queue whose vector is shut down is reaped by hand. */
+#define BCCHIP_POLL_MS	5
 
-	bd->cpu_queue = kcalloc(nr_cpu_ids, sizeof(*bd->cpu_queue),
-				GFP_KERNEL);
-	if (!bd->cpu_queue)
-		return;		/* bcchip_io_queue() falls back to cpu % n */
-	for_each_possible_cpu(cpu)
-		bd->cpu_queue[cpu] = 1 + cpu % bd->nr_io_queues;
+/* The dynamic CPU hotplug state every chip is an instance of. */
+static int bcchip_cpuhp_state = -1;
+
+/*
+ * Whether vector @v still raises interrupts once CPU @gone (nr_cpu_ids:
+ * none) is offline.  The IRQ core moves an unmanaged vector to another
+ * CPU, but shuts a managed one down when the last online CPU of its
+ * affinity goes, until one of them comes back.
+ */
+static bool bcchip_vec_alive(struct bcchip_dev *bd, unsigned int v,
+			     unsigned int gone)
+{
+	const struct cpumask *mask = pci_irq_get_affinity(bd->pdev, v);
+	int irq = pci_irq_vector(bd->pdev, v);
+	struct irq_data *d = irq < 0 ? NULL : irq_get_irq_data(irq);
+	unsigned int cpu;
+
+	if (!mask || !d || !irqd_affinity_is_managed(d))
+		return true;
+	for_each_cpu_and(cpu, mask, cpu_online_mask)
+		if (cpu != gone)
+			return true;
+	return false;
+}
+
+/*
+ * The queue a CPU submits on when every vector works: the one whose
+ * vector is affine to it, so that its completions interrupt the CPU
+ * that waits for them; with fewer vectors than queues, round robin.
+ */
+static unsigned int bcchip_cpu_home(struct bcchip_dev *bd, unsigned int cpu)
+{
+	unsigned int qid;
+
 	if (bd->nr_vecs < 1 + bd->nr_io_queues)
-		return;
+		return 1 + cpu % bd->nr_io_queues;
 	for (qid = 1; qid <= bd->nr_io_queues; qid++) {
 		const struct cpumask *mask = pci_irq_get_affinity(bd->pdev, qid);
 
-		if (!mask)
-			continue;
-		for_each_cpu(cpu, mask)
-			bd->cpu_queue[cpu] = qid;
+		if (mask && cpumask_test_cpu(cpu, mask))
+			return qid;
 	}
+	return 1 + cpu % bd->nr_io_queues;
+}
+
+/*
+ * Map every CPU to a queue whose vector works with CPU @gone offline:
+ * the CPUs of a queue whose vector is shut down submit on the others,
+ * round robin, and the queue is polled until what it has in flight is
+ * done (a late submitter that read the old map kicks the poller too).
+ * Runs at probe and from the hotplug callbacks, which the hotplug lock
+ * serialises.
+ */
+static void bcchip_map_cpus(struct bcchip_dev *bd, unsigned int gone)
+{
+	bool alive[BCCHIP_MAX_QUEUES];
+	unsigned int cpu, qid, next = 0, nr_alive = 0;
+	bool poll = false;
+
+	for (qid = 1; qid <= bd->nr_io_queues; qid++) {
+		alive[qid] = bcchip_vec_alive(bd, qid % bd->nr_vecs, gone);
+		nr_alive += alive[qid];
+	}
+	for_each_possible_cpu(cpu) {
+		unsigned int q = bcchip_cpu_home(bd, cpu);
+
+		while (!alive[q] && nr_alive) {
+			next = next % bd->nr_io_queues + 1;
+			if (alive[next])
+				q = next;
+		}
+		WRITE_ONCE(bd->cpu_queue[cpu], q);
+	}
+	for (qid = 1; qid <= bd->nr_io_queues; qid++) {
+		struct bcchip_queue *q = &bd->queues[qid];
+		unsigned long flags;
+		bool was;
+
+		spin_lock_irqsave(&q->lock, flags);
+		was = q->polled;
+		q->polled = !alive[qid];
+		spin_unlock_irqrestore(&q->lock, flags);
+		if (was != !alive[qid])
+			dev_info(bcchip_pdev_dev(bd), "queue %u %s\n", qid,
+				 alive[qid] ? "interrupts again" :
+				 "has no online CPU: polled");
+		if (!alive[qid])
+			poll = true;
+		else if (was)
+			/* whatever came in before its vector was back */
+			bcchip_queue_reap(q);
+	}
+	if (poll)
+		bcchip_poll_kick(bd);
+}
+
+void bcchip_poll_kick(struct bcchip_dev *bd)
+{
+	queue_delayed_work(system_unbound_wq, &bd->poll_work, 0);
+}
+
+static void bcchip_poll_work(struct work_struct *work)
+{
+	struct bcchip_dev *bd = container_of(to_delayed_work(work),
+					     struct bcchip_dev, poll_work);
+	unsigned int qid;
+	bool again = false;
+
+	for (qid = 1; qid <= bd->nr_io_queues; qid++)
+		again |= bcchip_queue_poll(&bd->queues[qid]);
+	if (again)
+		queue_delayed_work(system_unbound_wq, &bd->poll_work,
+				   msecs_to_jiffies(BCCHIP_POLL_MS));
+}
+
+/* On the dying CPU, before the IRQ core shuts its managed vectors down. */
+static int bcchip_cpu_offline(unsigned int cpu, struct hlist_node *node)
+{
+	struct bcchip_dev *bd = hlist_entry(node, struct bcchip_dev,
+					    cpuhp_node);
+
+	bcchip_map_cpus(bd, cpu);
+	return 0;
+}
+
+/* After the IRQ core started the CPU's managed vectors again. */
+static int bcchip_cpu_online(unsigned int cpu, struct hlist_node *node)
+{
+	struct bcchip_dev *bd = hlist_entry(node, struct bcchip_dev,
+					    cpuhp_node);
+
+	bcchip_map_cpus(bd, nr_cpu_ids);
+	return 0;
+}
+
+/* With the queues programmed: from now on CPU hotplug remaps them. */
+static int bcchip_cpuhp_add(struct bcchip_dev *bd)
+{
+	int ret;
+
+	ret = cpuhp_state_add_instance_nocalls(bcchip_cpuhp_state,
+					       &bd->cpuhp_node);
+	if (ret)
+		return ret;
+	bd->cpuhp_added = true;
+	/* no CPU comes or goes meanwhile; the callbacks see the next ones */
+	cpus_read_lock();
+	bcchip_map_cpus(bd, nr_cpu_ids);
+	cpus_read_unlock();
+	return 0;
+}
+
+/* After the last submitter left: no callback or poll runs after this. */
+static void bcchip_cpuhp_del(struct bcchip_dev *bd)
+{
+	if (bd->cpuhp_added)
+		cpuhp_state_remove_instance_nocalls(bcchip_cpuhp_state,
+						    &bd->cpuhp_node);
+	bd->cpuhp_added = false;
+	cancel_delayed_work_sync(&bd->poll_work);
 }
 
 static int bcchip_setup_irqs(struct bcchip_dev *bd)
@@ -223,7 +364,11 @@ static int bcchip_setup_irqs(struct bcchip_dev *bd)
 			return ret;
 		bd->nr_irqs++;
 	}
-	bcchip_map_cpus(bd);
+	bd->cpu_queue = kcalloc(nr_cpu_ids, sizeof(*bd->cpu_queue),
+				GFP_KERNEL);
+	if (!bd->cpu_queue)
+		return -ENOMEM;
+	bcchip_map_cpus(bd, nr_cpu_ids);
 	return 0;
 }
 
@@ -384,6 +529,7 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_init(&bd->info_lock);
 	bcchip_recovery_init(bd);
 	bcchip_events_init(bd);
+	INIT_DELAYED_WORK(&bd->poll_work, bcchip_poll_work);
 	ida_init(&bd->client_ida);
 	bd->state = BCCHIP_STATE_PROBING;
 	bd->minor = -1;
@@ -417,6 +563,9 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_disable;
 	bcchip_set_state(bd, BCCHIP_STATE_LIVE);
+	ret = bcchip_cpuhp_add(bd);
+	if (ret)
+		goto err_disable;
 
 	ret = bcchip_identify(bd);
 	if (ret)
@@ -438,6 +587,7 @@ err_disable:
 		bcchip_queue_abort_all(&bd->queues[qid], BCCHIP_TAG_HOST_ABORT,
 				       -ENODEV);
 err_put:
+	bcchip_cpuhp_del(bd);
 	bcchip_free_irqs(bd);
 	bcchip_events_stop(bd);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
@@ -469,6 +619,7 @@ static void bcchip_remove(struct pci_dev *pdev)
 	down_write(&bd->hw_lock);
 	up_write(&bd->hw_lock);
 
+	bcchip_cpuhp_del(bd);
 	bcchip_free_irqs(bd);
 	bcchip_events_stop(bd);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
@@ -518,19 +669,27 @@ static int __init bcchip_init(void)
 	ret = bcchip_cdev_init();
 	if (ret)
 		return ret;
+	ret = cpuhp_setup_state_multi(CPUHP_AP_ONLINE_DYN, "bcchip:online",
+				      bcchip_cpu_online, bcchip_cpu_offline);
+	if (ret < 0)
+		goto err_cdev;
+	bcchip_cpuhp_state = ret;
 	bcchip_debugfs_init();
 	ret = bcchip_netlink_init();
-	if (ret) {
-		bcchip_debugfs_exit();
-		bcchip_cdev_exit();
-		return ret;
-	}
+	if (ret)
+		goto err_debugfs;
 	ret = pci_register_driver(&bcchip_driver);
-	if (ret) {
-		bcchip_netlink_exit();
-		bcchip_debugfs_exit();
-		bcchip_cdev_exit();
-	}
+	if (ret)
+		goto err_netlink;
+	return 0;
+
+err_netlink:
+	bcchip_netlink_exit();
+err_debugfs:
+	bcchip_debugfs_exit();
+	cpuhp_remove_multi_state(bcchip_cpuhp_state);
+err_cdev:
+	bcchip_cdev_exit();
 	return ret;
 }
 
@@ -539,6 +698,7 @@ static void __exit bcchip_exit(void)
 	pci_unregister_driver(&bcchip_driver);
 	bcchip_netlink_exit();
 	bcchip_debugfs_exit();
+	cpuhp_remove_multi_state(bcchip_cpuhp_state);
 	bcchip_cdev_exit();
 }
 

@@ -77,7 +77,9 @@ struct bcchip_queue {
 	u16 cq_head;
 	u8 phase;
 	bool dead;
-	bool db_pending;	/* a submitter is about to ring the doorbell */
+	bool db_pending;	/* a submitter is ringing the doorbell */
+	u16 db_tail;		/* the tail last written to the doorbell */
+	bool polled;		/* vector shut down (CPUs offline): poll_work reaps */
 	int dead_errno;		/* what callers get while @dead */
 	u64 nr_submitted;
 	u64 nr_doorbells;
@@ -116,6 +118,10 @@ struct bcchip_evq {
 	unsigned int vec;	/* the vector that carries it */
 	struct work_struct work;
 	atomic_t seq;		/* BCCHIP_NL_A_EVENT_SEQ of the last event */
+	/* under @lock, for debugfs */
+	u64 nr_events;		/* entries taken from the ring since probe */
+	u64 nr_lost;		/* events the device dropped (LOST's ARG0) */
+	u32 last_seq;		/* SEQ of the last entry taken */
 };
 
 /* One MSI-X vector; it serves every queue q with q % nr_vecs == its index. */
@@ -150,7 +156,11 @@ struct bcchip_dev {
 	unsigned long last_progress;	/* jiffies of its last answer */
 	struct mutex info_lock;		/* one sysfs GET_INFO at a time */
 	struct dentry *debugfs;
-	u16 *cpu_queue;			/* CPU -> I/O queue */
+	u16 *cpu_queue;			/* CPU -> I/O queue, READ_ONCE */
+	/* CPU hotplug (bcchip.c): queues whose vector is shut down */
+	struct hlist_node cpuhp_node;
+	bool cpuhp_added;
+	struct delayed_work poll_work;
 
 	int minor;
 	dev_t devt;
@@ -210,6 +220,7 @@ enum bcchip_state bcchip_get_state(struct bcchip_dev *bd);
 void bcchip_set_state(struct bcchip_dev *bd, enum bcchip_state state);
 u32 bcchip_generation(struct bcchip_dev *bd);
 void bcchip_dev_put(struct bcchip_dev *bd);
+void bcchip_poll_kick(struct bcchip_dev *bd);
 int bcchip_hw_disable(struct bcchip_dev *bd);
 int bcchip_hw_enable(struct bcchip_dev *bd);
 int bcchip_fetch_info(struct bcchip_dev *bd, struct bcfw_info *info,
@@ -277,6 +288,7 @@ void bcchip_queue_abort_all(struct bcchip_queue *q, u16 dev_status,
 			    int dead_errno);
 void bcchip_queue_wipe(struct bcchip_queue *q);
 unsigned int bcchip_queue_reap(struct bcchip_queue *q);
+bool bcchip_queue_poll(struct bcchip_queue *q);
 bool bcchip_queue_check_timeouts(struct bcchip_queue *q,
 				 unsigned int timeout_ms, const char **why);
 irqreturn_t bcchip_irq(int irq, void *data);

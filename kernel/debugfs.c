@@ -4,7 +4,8 @@
  * /sys/kernel/debug/bcchip/<pci address>/rings.
  *
  * Shows indices, counters, every busy tag and the entries of both rings
- * of every queue.  Never the frames: their buffers may hold key material.
+ * of every queue, and the event queue's indices and counters.  Never the
+ * frames: their buffers may hold key material.
  * inject_fatal (write 1) rings the admin queue's doorbell out of range, so
  * that the chip sets CSTS.CFS and the recovery path can be tested.
  * debugfs's file proxy makes removal wait for a reader, and readers never
@@ -36,9 +37,9 @@ static void bcchip_show_queue(struct seq_file *m, struct bcchip_queue *q)
 	unsigned int i;
 
 	spin_lock_irqsave(&q->lock, flags);
-	seq_printf(m, "queue %u: depth %u sq_tail %u cq_head %u phase %u%s\n",
+	seq_printf(m, "queue %u: depth %u sq_tail %u cq_head %u phase %u%s%s\n",
 		   q->qid, q->depth, q->sq_tail, q->cq_head, q->phase,
-		   q->dead ? " dead" : "");
+		   q->dead ? " dead" : "", q->polled ? " polled" : "");
 	seq_printf(m, "  submitted %llu doorbells %llu completed %llu aborts %llu\n",
 		   q->nr_submitted, q->nr_doorbells, q->nr_completed,
 		   q->nr_aborts);
@@ -77,6 +78,31 @@ static void bcchip_show_queue(struct seq_file *m, struct bcchip_queue *q)
 	spin_unlock_irqrestore(&q->lock, flags);
 }
 
+/*
+ * The event ring: its indices, what came through it and the entry at the
+ * head (its phase says whether the device wrote more).
+ */
+static void bcchip_show_evq(struct seq_file *m, struct bcchip_dev *bd)
+{
+	struct bcchip_evq *evq = &bd->evq;
+	u16 status;
+
+	if (!evq->ring) {
+		seq_puts(m, "event queue: none\n");
+		return;
+	}
+	spin_lock_irq(&evq->lock);
+	status = le16_to_cpu(READ_ONCE(evq->ring[evq->head].status));
+	seq_printf(m, "event queue: depth %u head %u phase %u vector %u%s\n",
+		   evq->depth, evq->head, evq->phase, evq->vec,
+		   evq->enabled ? "" : " disabled");
+	seq_printf(m, "  events %llu lost %llu last_seq %u pending %u netlink_seq %u\n",
+		   evq->nr_events, evq->nr_lost, evq->last_seq,
+		   (status & BCCHIP_EQE_PHASE) == evq->phase,
+		   (unsigned int)atomic_read(&evq->seq));
+	spin_unlock_irq(&evq->lock);
+}
+
 static int bcchip_rings_show(struct seq_file *m, void *unused)
 {
 	struct bcchip_dev *bd = m->private;
@@ -86,6 +112,7 @@ static int bcchip_rings_show(struct seq_file *m, void *unused)
 	seq_printf(m, "state %d generation %u csts %#x vectors %u\n",
 		   bcchip_get_state(bd), bcchip_generation(bd), csts,
 		   bd->nr_vecs);
+	bcchip_show_evq(m, bd);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
 		bcchip_show_queue(m, &bd->queues[qid]);
 	return 0;

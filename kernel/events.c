@@ -49,6 +49,10 @@ static unsigned int bcchip_events_take(struct bcchip_dev *bd,
 		out[n].time = le64_to_cpu(e->time);
 		out[n].arg0 = le64_to_cpu(e->arg0);
 		out[n].arg1 = le64_to_cpu(e->arg1);
+		evq->nr_events++;
+		evq->last_seq = le32_to_cpu(e->seq);
+		if (out[n].type == BCCHIP_EVENT_LOST)
+			evq->nr_lost += out[n].arg0;
 		n++;
 		if (++evq->head == evq->depth) {
 			evq->head = 0;

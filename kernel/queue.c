@@ -29,6 +29,8 @@ int bcchip_queue_alloc(struct bcchip_dev *bd, u16 qid, u16 depth)
 	q->depth = depth;
 	q->nr_tags = depth - 1;
 	q->dead_errno = -ENODEV;
+	/* a zeroed ring then holds nothing to reap before it is programmed */
+	q->phase = 1;
 	spin_lock_init(&q->lock);
 	init_waitqueue_head(&q->tag_wait);
 
@@ -71,6 +73,7 @@ void bcchip_queue_program(struct bcchip_queue *q)
 	q->phase = 1;
 	q->dead = false;
 	q->db_pending = false;
+	q->db_tail = 0;
 	spin_unlock_irqrestore(&q->lock, flags);
 
 	bcchip_wr(bd, base + BCCHIP_Q_CTL, 0);
@@ -222,6 +225,27 @@ unsigned int bcchip_queue_reap(struct bcchip_queue *q)
 	return n;
 }
 
+/*
+ * A queue whose vector the IRQ core shut down (every CPU of its managed
+ * affinity offline) raises nothing: reap it by hand while commands are in
+ * flight.  Returns whether some still are, so that the poller comes back.
+ */
+bool bcchip_queue_poll(struct bcchip_queue *q)
+{
+	unsigned long flags;
+	bool busy = false;
+	unsigned int i;
+
+	spin_lock_irqsave(&q->lock, flags);
+	for (i = 0; q->polled && !q->dead && i < q->nr_tags && !busy; i++)
+		busy = q->tags[i].state == BCCHIP_TAG_INFLIGHT ||
+		       q->tags[i].state == BCCHIP_TAG_ABANDONED;
+	spin_unlock_irqrestore(&q->lock, flags);
+	if (busy)
+		bcchip_queue_reap(q);
+	return busy;
+}
+
 irqreturn_t bcchip_irq(int irq, void *data)
 {
 	struct bcchip_vec *vec = data;
@@ -356,7 +380,7 @@ int bcchip_tag_exec(struct bcchip_queue *q, struct bcchip_tag **tagp,
 	struct bcchip_sqe *sqe;
 	unsigned long flags;
 	long ret;
-	bool ring;
+	bool ring, polled;
 	int err;
 
 	spin_lock_irqsave(&q->lock, flags);
@@ -381,27 +405,36 @@ int bcchip_tag_exec(struct bcchip_queue *q, struct bcchip_tag **tagp,
 	if (++q->sq_tail == q->depth)
 		q->sq_tail = 0;
 	q->nr_submitted++;
+	/* chosen before its CPU went offline: nothing will interrupt */
+	polled = q->polled;
 	/*
-	 * Doorbell batching: the first submitter to find no doorbell pending
-	 * rings it, after letting the lock go once so that submitters
-	 * spinning on it can add their entries; one MMIO write then
-	 * publishes them all.  Later submitters see it pending and rely on
-	 * that write, which happens after their entry is in the ring.
+	 * Doorbell batching: while one submitter writes the doorbell, with
+	 * the lock dropped (an MMIO write is slow, a trap under
+	 * virtualisation), others only add their entries; the writer then
+	 * publishes them all with one more write.  The tail it writes
+	 * outside the lock cannot be stale: every caller holds hw_lock for
+	 * reading (or owns the chip at probe), and a queue is programmed
+	 * again only under hw_lock for writing; a queue failed meanwhile
+	 * (CC.EN = 0 first) ignores the write, and is not written again.
 	 */
 	ring = !q->db_pending;
 	q->db_pending = true;
-	spin_unlock_irqrestore(&q->lock, flags);
-	if (ring) {
-		spin_lock_irqsave(&q->lock, flags);
-		q->db_pending = false;
-		if (!q->dead) {
-			/* entries and frames visible before the doorbell */
-			dma_wmb();
-			bcchip_wr(q->bd, BCCHIP_REG_SQTDBL(q->qid), q->sq_tail);
-			q->nr_doorbells++;
-		}
+	while (ring && !q->dead && q->db_tail != q->sq_tail) {
+		u16 tail = q->sq_tail;
+
 		spin_unlock_irqrestore(&q->lock, flags);
+		/* entries and frames visible before the doorbell */
+		dma_wmb();
+		bcchip_wr(q->bd, BCCHIP_REG_SQTDBL(q->qid), tail);
+		spin_lock_irqsave(&q->lock, flags);
+		q->db_tail = tail;
+		q->nr_doorbells++;
 	}
+	if (ring)
+		q->db_pending = false;
+	spin_unlock_irqrestore(&q->lock, flags);
+	if (polled)
+		bcchip_poll_kick(q->bd);
 
 	if (intr)
 		ret = wait_for_completion_interruptible_timeout(&tag->done,
@@ -508,7 +541,7 @@ struct bcchip_queue *bcchip_io_queue(struct bcchip_dev *bd)
 	unsigned int cpu = raw_smp_processor_id();
 
 	if (bd->cpu_queue && cpu < nr_cpu_ids)
-		return &bd->queues[bd->cpu_queue[cpu]];
+		return &bd->queues[READ_ONCE(bd->cpu_queue[cpu])];
 	return &bd->queues[1 + cpu % bd->nr_io_queues];
 }
 
