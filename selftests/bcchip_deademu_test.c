@@ -8,7 +8,10 @@
  *    ETIMEDOUT after the driver's cmd_timeout_ms, and work again once
  *    the emulator is continued.
  *  - kill-emu: the device fails commands in flight and new ones with
- *    FW_UNAVAILABLE, which the driver reports as EIO, at once.
+ *    FW_UNAVAILABLE, which the driver reports as EIO, at once; when a
+ *    new emulator connects, the device reports a fatal status (the new
+ *    firmware has none of the chip's clients) and the driver resets the
+ *    chip, so the generation moves.
  *
  * The chip is $BCCHIP_TEST_CHIP (default 1, the chip the VM tests
  * sacrifice), its node /dev/bcchip<chip>
@@ -134,10 +137,13 @@ TEST_F_TIMEOUT(emu, killed_emulator_fails_fast, 90)
 	struct sleeper s = { .msecs = 20000 };
 	pthread_t thr;
 	double t0;
+	long gen;
 
 	s.fd = open(chip_path(), O_RDWR | O_CLOEXEC);
 	ASSERT_GE(s.fd, 0) TH_LOG("open %s: %s", chip_path(), strerror(errno));
 	ASSERT_EQ(0, bt_wait_echo(s.fd, 10));
+	gen = bt_attr_num(bt_chip(), "generation");
+	ASSERT_GT(gen, 0);
 
 	ASSERT_EQ(0, pthread_create(&thr, NULL, sleeper_run, &s));
 	/* let the SLEEP reach the firmware */
@@ -151,9 +157,14 @@ TEST_F_TIMEOUT(emu, killed_emulator_fails_fast, 90)
 	EXPECT_EQ(-EIO, bt_echo(s.fd));
 	EXPECT_LT(bt_now() - t0, 2.0);
 
-	/* restart it so later tests find a working chip */
+	/*
+	 * A new firmware has none of this chip's clients: the device asks
+	 * for a reset, so the generation moves and old sessions are stale.
+	 */
 	bt_ask_host("start-emu", bt_chip());
 	EXPECT_EQ(0, bt_wait_echo(s.fd, 15));
+	EXPECT_GT(bt_attr_num(bt_chip(), "generation"), gen);
+	EXPECT_EQ(-ESTALE, bt_echo_gen(s.fd, (uint32_t)gen, NULL));
 	close(s.fd);
 }
 

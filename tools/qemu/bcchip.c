@@ -197,6 +197,8 @@ struct BcchipState {
     uint32_t cc;
     uint32_t csts;          /* RDY and CFS; FWLINK comes from `connected` */
     bool connected;
+    /* the firmware went away while enabled: it forgot our clients */
+    bool fw_lost;
     BcQueue q[BC_NQ];
     BcEventQueue eq;
     GHashTable *tags;       /* tag -> BcCmd * (owned by its queue) */
@@ -637,6 +639,8 @@ static void bc_disable(BcchipState *s)
     bc_eq_drop(s);
     s->cc &= ~BC_CC_EN;
     s->csts &= ~(BC_CSTS_RDY | BC_CSTS_CFS);
+    /* the host is starting over: a new firmware is no news to it */
+    s->fw_lost = false;
     /*
      * While the emulator is not reading, a guest toggling CC.EN would
      * otherwise queue RESETs without bound; one still waiting suffices.
@@ -929,9 +933,22 @@ static void bc_chr_event(void *opaque, QEMUChrEvent event)
         s->connected = true;
         /* every new connection: a restarted emulator knows nothing of us */
         bc_tx_envelope(s, BCEM_SUBSCRIBE, 0, 0, NULL, 0);
+        /*
+         * A new firmware behind a chip that stayed enabled has none of
+         * the host's clients, sessions or logins: as on a real chip whose
+         * firmware restarted, ask the host for a reset, so that it moves
+         * to a new generation instead of trusting state that is gone.
+         */
+        if (s->fw_lost) {
+            s->fw_lost = false;
+            bc_fatal(s, "firmware restarted");
+        }
         bc_schedule(s);
         break;
     case CHR_EVENT_CLOSED:
+        if (s->cc & BC_CC_EN) {
+            s->fw_lost = true;
+        }
         s->connected = false;
         bc_rx_reset(s);
         bc_tx_clear(s);
