@@ -526,7 +526,9 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	kref_init(&bd->kref);
 	init_rwsem(&bd->hw_lock);
 	spin_lock_init(&bd->state_lock);
-	mutex_init(&bd->info_lock);
+	sema_init(&bd->info_sem, 1);
+	mutex_init(&bd->refresh_lock);
+	spin_lock_init(&bd->status_lock);
 	bcchip_recovery_init(bd);
 	bcchip_events_init(bd);
 	INIT_DELAYED_WORK(&bd->poll_work, bcchip_poll_work);
@@ -577,6 +579,14 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	/* what AER's slot_reset restores after a secondary bus reset */
 	pci_save_state(pdev);
 	bcchip_recovery_start(bd);
+	/*
+	 * Events raised while no driver was bound, now that they have a
+	 * name; a reset started meanwhile (sysfs) has done it after RESET.
+	 */
+	mutex_lock(&bd->reset_mutex);
+	if (bcchip_get_state(bd) == BCCHIP_STATE_LIVE)
+		bcchip_events_enable(bd);
+	mutex_unlock(&bd->reset_mutex);
 	return 0;
 
 err_disable:
@@ -602,7 +612,10 @@ static void bcchip_remove(struct pci_dev *pdev)
 	struct bcchip_dev *bd = pci_get_drvdata(pdev);
 	unsigned int qid;
 
-	/* no new opens, no sysfs users; open files keep @bd but see REMOVED */
+	/*
+	 * No new opens, no sysfs users; open files keep @bd but see
+	 * REMOVED.  The minor stays ours until the events stop.
+	 */
 	bcchip_cdev_del(bd);
 	bcchip_set_state(bd, BCCHIP_STATE_REMOVED);
 	bcchip_recovery_stop(bd);
@@ -622,6 +635,8 @@ static void bcchip_remove(struct pci_dev *pdev)
 	bcchip_cpuhp_del(bd);
 	bcchip_free_irqs(bd);
 	bcchip_events_stop(bd);
+	/* nothing names an event with it any more: another chip may have it */
+	bcchip_cdev_release_minor(bd);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
 		bcchip_queue_wipe(&bd->queues[qid]);
 	pci_set_drvdata(pdev, NULL);

@@ -15,6 +15,7 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/rwsem.h>
+#include <linux/semaphore.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -29,6 +30,7 @@
 /* the most tags an I/O queue gets, whatever the chip allows */
 #define BCCHIP_MAX_DEPTH	1024U
 #define BCCHIP_MAX_FRAME_LIMIT	SZ_1M
+#define BCCHIP_MAX_MINORS	256
 
 extern unsigned int bcchip_cmd_timeout_ms;
 extern unsigned int bcchip_recovery_timeout_ms;
@@ -113,11 +115,14 @@ struct bcchip_evq {
 	u16 depth;
 	u16 head;
 	u8 phase;
-	bool enabled;		/* programmed, and not torn down by removal */
+	bool enabled;		/* the device may write: bcchip_events_enable() */
+	bool broken;		/* the chip refused it: going on without */
 	unsigned int dev_vecs;	/* CAP2 NVEC, 0 without an event queue */
 	unsigned int vec;	/* the vector that carries it */
 	struct work_struct work;
-	atomic_t seq;		/* BCCHIP_NL_A_EVENT_SEQ of the last event */
+	/* held from taking an event to sending it: SEQ and order agree */
+	struct mutex send_lock;
+	u32 seq;		/* BCCHIP_NL_A_EVENT_SEQ of the last, send_lock */
 	/* under @lock, for debugfs */
 	u64 nr_events;		/* entries taken from the ring since probe */
 	u64 nr_lost;		/* events the device dropped (LOST's ARG0) */
@@ -128,6 +133,27 @@ struct bcchip_evq {
 struct bcchip_vec {
 	struct bcchip_dev *bd;
 	unsigned int index;
+};
+
+/* What GET_STATUS and sysfs report (status.c). */
+struct bcchip_status {
+	enum bcchip_state state;
+	u32 generation;
+	u32 reset_count;
+	int info_err;			/* GET_INFO: 0 or an errno */
+	u32 sessions_in_use;
+	u8 label[BCFW_LABEL_LEN];	/* GET_INFO's, printable, space padded */
+	int attest_err;			/* ATTEST_STATUS: 0 or an errno */
+	u64 chip_time;
+	u64 not_before;
+	u64 not_after;
+	u64 last_refresh;
+	u64 next_refresh;
+	u32 period;
+	u32 attest_generation;
+	u32 health_flags;		/* BCFW_HEALTH_* */
+	u32 failures;
+	enum bcchip_health health;
 };
 
 struct bcchip_dev {
@@ -154,7 +180,16 @@ struct bcchip_dev {
 	struct delayed_work watchdog;
 	atomic_t stalled_aborts;	/* aborts since the firmware last answered */
 	unsigned long last_progress;	/* jiffies of its last answer */
-	struct mutex info_lock;		/* one sysfs GET_INFO at a time */
+	/*
+	 * One status query at a time (status.c), taken with a deadline so
+	 * that no reader waits longer than its bound.
+	 */
+	struct semaphore info_sem;
+	struct mutex refresh_lock;	/* one ATTEST_REFRESH at a time */
+	spinlock_t status_lock;		/* @status_* */
+	struct bcchip_status status_cache;	/* for unprivileged readers */
+	unsigned long status_at;	/* jiffies it was asked */
+	bool status_valid;
 	struct dentry *debugfs;
 	u16 *cpu_queue;			/* CPU -> I/O queue, READ_ONCE */
 	/* CPU hotplug (bcchip.c): queues whose vector is shut down */
@@ -240,31 +275,19 @@ int bcchip_events_alloc(struct bcchip_dev *bd);
 int bcchip_events_irq_vectors(struct bcchip_dev *bd, unsigned int max_vectors);
 irq_handler_t bcchip_vec_handler(struct bcchip_dev *bd, unsigned int v);
 void bcchip_events_program(struct bcchip_dev *bd);
+void bcchip_events_enable(struct bcchip_dev *bd);
 void bcchip_events_stop(struct bcchip_dev *bd);
 void bcchip_event_raise(struct bcchip_dev *bd, u16 type, u64 arg0, u64 arg1);
 void bcchip_events_after_reset(struct bcchip_dev *bd);
 
-/* status.c: what GET_STATUS and sysfs report */
-struct bcchip_status {
-	enum bcchip_state state;
-	u32 generation;
-	u32 reset_count;
-	int info_err;			/* GET_INFO: 0 or an errno */
-	u32 sessions_in_use;
-	int attest_err;			/* ATTEST_STATUS: 0 or an errno */
-	u64 chip_time;
-	u64 not_before;
-	u64 not_after;
-	u64 last_refresh;
-	u64 next_refresh;
-	u32 period;
-	u32 attest_generation;
-	u32 health_flags;		/* BCFW_HEALTH_* */
-	u32 failures;
-	enum bcchip_health health;
-};
+/* what bcchip_status_query() asks the firmware */
+#define BCCHIP_STATUS_INFO	BIT(0)	/* GET_INFO: sessions in use */
+#define BCCHIP_STATUS_ATTEST	BIT(1)	/* ATTEST_STATUS */
+#define BCCHIP_STATUS_CACHED	BIT(2)	/* a full status <= 1 s old will do */
 
-int bcchip_status_query(struct bcchip_dev *bd, struct bcchip_status *st);
+int bcchip_status_query(struct bcchip_dev *bd, struct bcchip_status *st,
+			unsigned int what);
+unsigned int bcchip_status_reader_flags(void);
 int bcchip_attest_refresh(struct bcchip_dev *bd);
 
 /* netlink.c */
@@ -307,6 +330,8 @@ int bcchip_cdev_init(void);
 void bcchip_cdev_exit(void);
 int bcchip_cdev_add(struct bcchip_dev *bd);
 void bcchip_cdev_del(struct bcchip_dev *bd);
+void bcchip_cdev_release_minor(struct bcchip_dev *bd);
 struct bcchip_dev *bcchip_dev_find(unsigned long *minor, bool next);
+unsigned int bcchip_devs_generation(void);
 
 #endif /* _BCCHIP_H */

@@ -19,8 +19,6 @@
 
 #include "bcchip.h"
 
-#define BCCHIP_MAX_MINORS	256
-
 /* the first published sizes of the ioctl structs */
 #define BCCHIP_IOC_INFO_SIZE_V1	144
 #define BCCHIP_IOC_CMD_SIZE_V1	56
@@ -31,6 +29,20 @@ static dev_t bcchip_devt_base;
 static DEFINE_IDA(bcchip_minor_ida);
 /* minor -> struct bcchip_dev; its lock orders lookup at open vs. removal */
 static DEFINE_XARRAY(bcchip_devs);
+/* bumped whenever a chip joins or leaves @bcchip_devs: dumps check it */
+static atomic_t bcchip_devs_seq = ATOMIC_INIT(1);
+
+/* Never 0: netlink's dump consistency check takes 0 for "not set". */
+unsigned int bcchip_devs_generation(void)
+{
+	return atomic_read(&bcchip_devs_seq);
+}
+
+static void bcchip_devs_changed(void)
+{
+	if (atomic_inc_return(&bcchip_devs_seq) == 0)
+		atomic_inc(&bcchip_devs_seq);
+}
 
 static struct class bcchip_class = {
 	.name = BCCHIP_DRV_NAME,
@@ -361,12 +373,13 @@ int bcchip_cdev_add(struct bcchip_dev *bd)
 			      GFP_KERNEL);
 	if (minor < 0)
 		return minor;
-	bd->minor = minor;
+	WRITE_ONCE(bd->minor, minor);
 	bd->devt = MKDEV(MAJOR(bcchip_devt_base), minor);
 
 	ret = xa_err(xa_store(&bcchip_devs, minor, bd, GFP_KERNEL));
 	if (ret)
 		goto err_ida;
+	bcchip_devs_changed();
 
 	/* not embedded: open files may hold the cdev after @bd is gone */
 	bd->cdev = cdev_alloc();
@@ -395,23 +408,39 @@ err_cdev:
 	bd->cdev = NULL;
 err_xa:
 	xa_erase(&bcchip_devs, minor);
+	bcchip_devs_changed();
 err_ida:
 	ida_free(&bcchip_minor_ida, minor);
-	bd->minor = -1;
+	WRITE_ONCE(bd->minor, -1);
 	return ret;
 }
 
+/*
+ * The chip is no longer found, opened or shown in sysfs.  Its minor stays
+ * reserved, so that an event sent meanwhile does not name another chip:
+ * bcchip_cdev_release_minor() gives it back once the events have stopped.
+ */
 void bcchip_cdev_del(struct bcchip_dev *bd)
 {
-	if (bd->minor < 0)
+	if (bd->minor < 0 || !bd->cdev)
 		return;
 	xa_erase(&bcchip_devs, bd->minor);
+	bcchip_devs_changed();
 	if (bd->chardev)
 		device_destroy(&bcchip_class, bd->devt);
+	bd->chardev = NULL;
 	cdev_del(bd->cdev);
 	bd->cdev = NULL;
-	ida_free(&bcchip_minor_ida, bd->minor);
-	bd->minor = -1;
+}
+
+void bcchip_cdev_release_minor(struct bcchip_dev *bd)
+{
+	int minor = bd->minor;
+
+	if (minor < 0)
+		return;
+	WRITE_ONCE(bd->minor, -1);
+	ida_free(&bcchip_minor_ida, minor);
 }
 
 int bcchip_cdev_init(void)

@@ -99,7 +99,7 @@ static void bcchip_show_evq(struct seq_file *m, struct bcchip_dev *bd)
 	seq_printf(m, "  events %llu lost %llu last_seq %u pending %u netlink_seq %u\n",
 		   evq->nr_events, evq->nr_lost, evq->last_seq,
 		   (status & BCCHIP_EQE_PHASE) == evq->phase,
-		   (unsigned int)atomic_read(&evq->seq));
+		   READ_ONCE(evq->seq));
 	spin_unlock_irq(&evq->lock);
 }
 

@@ -10,6 +10,12 @@
  * looks at the phase and queues a work item; the work item copies the
  * entries out under the ring's lock, writes the head doorbell and sends
  * them on after dropping the lock, in process context.
+ *
+ * Every sender holds send_lock from taking an event to multicasting it,
+ * so that user space sees the events, and their SEQ, in the order they
+ * happened.  The queue is enabled only once the chip has a minor to name
+ * it by, and after a reset only once RESET is sent: until then the
+ * device keeps its events.
  */
 
 #include <linux/dma-mapping.h>
@@ -59,8 +65,11 @@ static unsigned int bcchip_events_take(struct bcchip_dev *bd,
 			evq->phase ^= 1;
 		}
 	}
-	if (n)
+	if (n) {
+		/* the entries are read before the device may reuse them */
+		mb();
 		bcchip_wr(bd, BCCHIP_REG_EQHDBL, evq->head);
+	}
 	spin_unlock_irq(&evq->lock);
 	return n;
 }
@@ -104,6 +113,7 @@ static void bcchip_events_drain(struct bcchip_dev *bd)
 	struct bcchip_event batch[BCCHIP_EVQ_BATCH];
 	unsigned int i, n;
 
+	mutex_lock(&bd->evq.send_lock);
 	do {
 		n = bcchip_events_take(bd, batch, ARRAY_SIZE(batch));
 		for (i = 0; i < n; i++) {
@@ -111,6 +121,7 @@ static void bcchip_events_drain(struct bcchip_dev *bd)
 			bcchip_netlink_event(bd, &batch[i]);
 		}
 	} while (n == ARRAY_SIZE(batch));
+	mutex_unlock(&bd->evq.send_lock);
 }
 
 static void bcchip_events_work(struct work_struct *work)
@@ -125,8 +136,9 @@ void bcchip_events_init(struct bcchip_dev *bd)
 	struct bcchip_evq *evq = &bd->evq;
 
 	spin_lock_init(&evq->lock);
+	mutex_init(&evq->send_lock);
 	INIT_WORK(&evq->work, bcchip_events_work);
-	atomic_set(&evq->seq, 0);
+	evq->seq = 0;
 }
 
 /*
@@ -215,8 +227,9 @@ irq_handler_t bcchip_vec_handler(struct bcchip_dev *bd, unsigned int v)
 /*
  * Step 3 of enabling (probe and every reset), with the chip ready: what
  * the device wrote before it was disabled is delivered first, then the
- * ring starts again from the top.  Events raised in between wait in the
- * device's backlog.
+ * ring starts again from the top.  The queue stays disabled until
+ * bcchip_events_enable(): events raised meanwhile wait in the device's
+ * backlog.
  */
 void bcchip_events_program(struct bcchip_dev *bd)
 {
@@ -229,14 +242,48 @@ void bcchip_events_program(struct bcchip_dev *bd)
 	memset(evq->ring, 0, evq->depth * sizeof(*evq->ring));
 	evq->head = 0;
 	evq->phase = 1;
-	evq->enabled = true;
+	evq->enabled = false;
 	spin_unlock_irq(&evq->lock);
 
 	bcchip_wr(bd, BCCHIP_REG_EQCTL, 0);
+	if (evq->broken)
+		return;
 	bcchip_wr(bd, BCCHIP_REG_EQB_LO, lower_32_bits(evq->ring_dma));
 	bcchip_wr(bd, BCCHIP_REG_EQB_HI, upper_32_bits(evq->ring_dma));
 	bcchip_wr(bd, BCCHIP_REG_EQSIZE, evq->depth);
+}
+
+/*
+ * Let the device write its events: at probe once the chip has its minor,
+ * after a reset once RESET is sent.  The caller holds the reset mutex,
+ * and the chip is LIVE.  A chip that refuses the
+ * queue (CSTS.CFS) is reset and does without it from then on: a broken
+ * event queue must not take the chip's commands down with it.
+ */
+void bcchip_events_enable(struct bcchip_dev *bd)
+{
+	struct bcchip_evq *evq = &bd->evq;
+
+	bool was;
+
+	if (!evq->ring || evq->broken)
+		return;
+	spin_lock_irq(&evq->lock);
+	was = evq->enabled;
+	evq->enabled = true;
+	spin_unlock_irq(&evq->lock);
+	if (was)
+		return;
 	bcchip_wr(bd, BCCHIP_REG_EQCTL, BCCHIP_EQCTL_ENABLE);
+	if (bcchip_rd(bd, BCCHIP_REG_CSTS) & BCCHIP_CSTS_CFS) {
+		dev_err(bcchip_pdev_dev(bd),
+			"chip refused its event queue: going on without it\n");
+		spin_lock_irq(&evq->lock);
+		evq->enabled = false;
+		spin_unlock_irq(&evq->lock);
+		evq->broken = true;
+		bcchip_schedule_reset(bd, "event queue refused");
+	}
 }
 
 /*
@@ -263,7 +310,9 @@ void bcchip_event_raise(struct bcchip_dev *bd, u16 type, u64 arg0, u64 arg1)
 		.arg1 = arg1,
 	};
 
+	mutex_lock(&bd->evq.send_lock);
 	bcchip_netlink_event(bd, &ev);
+	mutex_unlock(&bd->evq.send_lock);
 }
 
 /*

@@ -28,7 +28,7 @@ static const struct genl_multicast_group bcchip_nl_mcgrps[] = {
 };
 
 static const struct nla_policy bcchip_nl_policy[BCCHIP_NL_A_MAX + 1] = {
-	[BCCHIP_NL_A_DEVICE] = { .type = NLA_U32 },
+	[BCCHIP_NL_A_DEVICE] = NLA_POLICY_MAX(NLA_U32, BCCHIP_MAX_MINORS - 1),
 };
 
 static struct genl_family bcchip_nl_family;
@@ -65,7 +65,8 @@ static int bcchip_nl_put_status(struct sk_buff *skb, struct bcchip_dev *bd,
 	    nla_put_string(skb, BCCHIP_NL_A_PCI_ADDR, pci_name(bd->pdev)) ||
 	    bcchip_nl_put_text(skb, BCCHIP_NL_A_SERIAL, bd->serial,
 			       sizeof(bd->serial)) ||
-	    bcchip_nl_put_text(skb, BCCHIP_NL_A_LABEL, bd->label,
+	    bcchip_nl_put_text(skb, BCCHIP_NL_A_LABEL,
+			       st->info_err ? bd->label : st->label,
 			       sizeof(bd->label)) ||
 	    bcchip_nl_put_text(skb, BCCHIP_NL_A_MODEL, bd->model,
 			       sizeof(bd->model)) ||
@@ -102,21 +103,29 @@ static int bcchip_nl_put_status(struct sk_buff *skb, struct bcchip_dev *bd,
 	return 0;
 }
 
-/* One GET_STATUS message for @bd; asks the firmware first (sleeps). */
+/*
+ * One GET_STATUS message for @bd; asks the firmware first (sleeps).  @cb:
+ * a dump's, which is told when the set of chips changed between parts.
+ */
 static int bcchip_nl_status_msg(struct sk_buff *skb, struct bcchip_dev *bd,
-				u32 minor, u32 portid, u32 seq, int flags)
+				u32 minor, u32 portid, u32 seq, int flags,
+				struct netlink_callback *cb)
 {
 	struct bcchip_status st;
 	void *hdr;
 	int ret;
 
-	ret = bcchip_status_query(bd, &st);
+	ret = bcchip_status_query(bd, &st, BCCHIP_STATUS_INFO |
+				  BCCHIP_STATUS_ATTEST |
+				  bcchip_status_reader_flags());
 	if (ret)
 		return ret;
 	hdr = genlmsg_put(skb, portid, seq, &bcchip_nl_family, flags,
 			  BCCHIP_NL_CMD_GET_STATUS);
 	if (!hdr)
 		return -EMSGSIZE;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
 	ret = bcchip_nl_put_status(skb, bd, minor, &st);
 	if (ret) {
 		genlmsg_cancel(skb, hdr);
@@ -157,7 +166,7 @@ static int bcchip_nl_reply_status(struct genl_info *info,
 	if (!msg)
 		return -ENOMEM;
 	ret = bcchip_nl_status_msg(msg, bd, minor, info->snd_portid,
-				   info->snd_seq, 0);
+				   info->snd_seq, 0, NULL);
 	if (ret) {
 		nlmsg_free(msg);
 		return ret;
@@ -187,10 +196,11 @@ static int bcchip_nl_dump_status(struct sk_buff *skb,
 	struct bcchip_dev *bd;
 	int ret = 0;
 
+	cb->seq = bcchip_devs_generation();
 	while ((bd = bcchip_dev_find(&minor, true))) {
 		ret = bcchip_nl_status_msg(skb, bd, minor,
 					   NETLINK_CB(cb->skb).portid,
-					   cb->nlh->nlmsg_seq, NLM_F_MULTI);
+					   cb->nlh->nlmsg_seq, NLM_F_MULTI, cb);
 		bcchip_dev_put(bd);
 		if (ret)
 			break;
@@ -219,10 +229,13 @@ static int bcchip_nl_refresh(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(bd))
 		return PTR_ERR(bd);
 	ret = bcchip_attest_refresh(bd);
-	if (ret)
+	if (ret) {
 		NL_SET_ERR_MSG(info->extack, "the chip did not refresh");
-	else
-		ret = bcchip_nl_reply_status(info, bd, minor);
+	} else if (bcchip_nl_reply_status(info, bd, minor)) {
+		/* the refresh is done all the same: say so, not an error */
+		NL_SET_ERR_MSG(info->extack,
+			       "refreshed, but the status could not be read");
+	}
 	bcchip_dev_put(bd);
 	return ret;
 }
@@ -253,7 +266,10 @@ static struct genl_family bcchip_nl_family __ro_after_init = {
 	.n_mcgrps = ARRAY_SIZE(bcchip_nl_mcgrps),
 };
 
-/* To the "events" group; process context. */
+/*
+ * To the "events" group; process context, under the event queue's
+ * send_lock, so that SEQ follows the order of the messages.
+ */
 void bcchip_netlink_event(struct bcchip_dev *bd, const struct bcchip_event *ev)
 {
 	int minor = READ_ONCE(bd->minor);
@@ -261,8 +277,10 @@ void bcchip_netlink_event(struct bcchip_dev *bd, const struct bcchip_event *ev)
 	u32 seq;
 	void *hdr;
 
+	lockdep_assert_held(&bd->evq.send_lock);
 	/* numbered whether anyone listens or not: gaps mean lost messages */
-	seq = atomic_inc_return(&bd->evq.seq);
+	seq = bd->evq.seq + 1;
+	WRITE_ONCE(bd->evq.seq, seq);
 	if (minor < 0 || !genl_has_listeners(&bcchip_nl_family, &init_net,
 					     BCCHIP_NL_MCGRP_EVENTS_IDX))
 		return;

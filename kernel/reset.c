@@ -73,6 +73,15 @@ static int bcchip_restart(struct bcchip_dev *bd)
 		dev_notice(dev, "reset done (%s), generation %u\n",
 			   bd->reset_reason, bcchip_generation(bd));
 	bcchip_events_after_reset(bd);
+	/*
+	 * Only now may the chip's events come: whatever it raised during
+	 * the reset reaches user space after RESET.  The reset mutex, held
+	 * by every caller, keeps removal and other resets away.
+	 */
+	down_read(&bd->hw_lock);
+	if (bcchip_get_state(bd) == BCCHIP_STATE_LIVE)
+		bcchip_events_enable(bd);
+	up_read(&bd->hw_lock);
 	return ret;
 }
 

@@ -6,17 +6,23 @@
  * client 0 on the admin queue, and an overall health derived from them.
  * The refresh command lives here too: it is the same kind of query.
  *
- * One query runs at a time per chip (info_lock), so that readers cannot
- * fill the small admin queue, and each is bounded by one deadline.
+ * One query runs at a time per chip (info_sem), so that readers cannot
+ * fill the small admin queue, and each is bounded by one deadline that
+ * counts the wait for the query before it too: a reader that cannot get
+ * its turn in time gets EBUSY.
  */
 
+#include <linux/capability.h>
 #include <linux/jiffies.h>
 #include <linux/slab.h>
+#include <linux/user_namespace.h>
 
 #include "bcchip.h"
 
 /* status readers wait at most this long for the chip, both queries */
 #define BCCHIP_STATUS_TIMEOUT_MS	5000U
+/* how old a status unprivileged readers may be given */
+#define BCCHIP_STATUS_CACHE_MS		1000U
 
 struct bcchip_attest_rsp {
 	struct bcfw_hdr hdr;
@@ -106,11 +112,12 @@ static enum bcchip_health bcchip_health_of(const struct bcchip_status *st)
 	if (st->info_err == -EAGAIN || st->attest_err == -EAGAIN ||
 	    st->info_err == -ECANCELED || st->attest_err == -ECANCELED)
 		return BCCHIP_HEALTH_DEGRADED;	/* a reset started meanwhile */
-	if (st->info_err)
+	/* ENODATA: not asked */
+	if (st->info_err && st->info_err != -ENODATA)
 		return BCCHIP_HEALTH_FAILED;
 	if (st->attest_err == -EOPNOTSUPP)
 		return BCCHIP_HEALTH_DEGRADED;
-	if (st->attest_err)
+	if (st->attest_err && st->attest_err != -ENODATA)
 		return BCCHIP_HEALTH_FAILED;
 	if (st->health_flags & (BCFW_HEALTH_EXPIRED | BCFW_HEALTH_NO_IDENTITY))
 		return BCCHIP_HEALTH_FAILED;
@@ -119,17 +126,92 @@ static enum bcchip_health bcchip_health_of(const struct bcchip_status *st)
 	return BCCHIP_HEALTH_OK;
 }
 
-/*
- * Fill @st.  Returns 0 (the firmware's part may have failed: info_err,
- * attest_err), or -EINTR/-ENOMEM.
- */
-int bcchip_status_query(struct bcchip_dev *bd, struct bcchip_status *st)
+/* The token label may change after probe (token init): this query's. */
+static void bcchip_status_label(struct bcchip_status *st,
+				const struct bcfw_info *info)
 {
-	unsigned long deadline;
+	size_t i;
+
+	for (i = 0; i < sizeof(st->label); i++)
+		st->label[i] = (info->label[i] >= 0x20 && info->label[i] < 0x7f) ?
+			       info->label[i] : ' ';
+}
+
+/*
+ * Whether the reader may be given a cached status: not an administrator,
+ * who must see what a change just did (no audit record: not a denial).
+ */
+unsigned int bcchip_status_reader_flags(void)
+{
+	return ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN) ?
+	       0 : BCCHIP_STATUS_CACHED;
+}
+
+/* The last full status, if young enough and the chip LIVE since. */
+static bool bcchip_status_from_cache(struct bcchip_dev *bd,
+				     struct bcchip_status *st)
+{
+	bool hit;
+
+	spin_lock(&bd->status_lock);
+	hit = bd->status_valid &&
+	      time_before(jiffies, bd->status_at +
+			  msecs_to_jiffies(BCCHIP_STATUS_CACHE_MS));
+	if (hit)
+		*st = bd->status_cache;
+	spin_unlock(&bd->status_lock);
+	if (!hit)
+		return false;
+	spin_lock(&bd->state_lock);
+	hit = bd->state == BCCHIP_STATE_LIVE &&
+	      bd->generation == st->generation;
+	st->reset_count = bd->reset_count;
+	spin_unlock(&bd->state_lock);
+	return hit;
+}
+
+static void bcchip_status_to_cache(struct bcchip_dev *bd,
+				   const struct bcchip_status *st)
+{
+	spin_lock(&bd->status_lock);
+	bd->status_cache = *st;
+	bd->status_at = jiffies;
+	bd->status_valid = true;
+	spin_unlock(&bd->status_lock);
+}
+
+static void bcchip_status_forget(struct bcchip_dev *bd)
+{
+	spin_lock(&bd->status_lock);
+	bd->status_valid = false;
+	spin_unlock(&bd->status_lock);
+}
+
+/*
+ * Fill @st, asking the firmware what @what says.  Returns 0 (the
+ * firmware's part may have failed: info_err, attest_err), -EBUSY when
+ * another query held the chip for the whole bound, or -ENOMEM.  The one
+ * deadline, taken before waiting for the other query, bounds it all.
+ * With BCCHIP_STATUS_CACHED, a full status at most 1 s old will do, and
+ * a fresh one is full: one reader cannot make the chip answer more than
+ * about once a second for every unprivileged reader of the system.
+ */
+int bcchip_status_query(struct bcchip_dev *bd, struct bcchip_status *st,
+			unsigned int what)
+{
+	unsigned long deadline = jiffies +
+		msecs_to_jiffies(min(BCCHIP_STATUS_TIMEOUT_MS,
+				     max(1U, READ_ONCE(bcchip_cmd_timeout_ms))));
 	struct bcchip_attest_rsp *rsp;
 	struct bcfw_info *info;
+	bool locked;
 	int ret = 0;
 
+	if (what & BCCHIP_STATUS_CACHED) {
+		if (bcchip_status_from_cache(bd, st))
+			return 0;
+		what |= BCCHIP_STATUS_INFO | BCCHIP_STATUS_ATTEST;
+	}
 	memset(st, 0, sizeof(*st));
 	info = kzalloc(sizeof(*info), GFP_KERNEL);
 	rsp = kzalloc(sizeof(*rsp), GFP_KERNEL);
@@ -137,43 +219,65 @@ int bcchip_status_query(struct bcchip_dev *bd, struct bcchip_status *st)
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (mutex_lock_interruptible(&bd->info_lock)) {
-		ret = -EINTR;
+	if (down_timeout(&bd->info_sem,
+			 max_t(long, 1, (long)(deadline - jiffies)))) {
+		ret = -EBUSY;
 		goto out;
 	}
-	down_read(&bd->hw_lock);
+	/*
+	 * Only a reset or removal holds it for writing, for as long as the
+	 * chip takes to stop and start: not asked then, as when not LIVE.
+	 */
+	locked = down_read_trylock(&bd->hw_lock);
 	st->state = bcchip_get_state(bd);
 	st->info_err = bcchip_state_errno(st->state);
+	if (!locked && !st->info_err)
+		st->info_err = -EAGAIN;
 	st->attest_err = st->info_err;
-	if (st->state == BCCHIP_STATE_LIVE) {
-		deadline = jiffies +
-			   msecs_to_jiffies(min(BCCHIP_STATUS_TIMEOUT_MS,
-						max(1U, READ_ONCE(bcchip_cmd_timeout_ms))));
+	if (!(what & BCCHIP_STATUS_INFO))
+		st->info_err = -ENODATA;
+	if (!(what & BCCHIP_STATUS_ATTEST))
+		st->attest_err = -ENODATA;
+	if (locked && st->state == BCCHIP_STATE_LIVE &&
+	    (what & BCCHIP_STATUS_INFO)) {
 		st->info_err = bcchip_fetch_info(bd, info,
 						 bcchip_msecs_left(deadline));
 		if (!st->info_err) {
 			st->sessions_in_use = le32_to_cpu(info->sessions_in_use);
-			st->attest_err = bcchip_fetch_attest(bd, st, rsp,
-							     bcchip_msecs_left(deadline));
-		} else {
+			bcchip_status_label(st, info);
+		} else if (what & BCCHIP_STATUS_ATTEST) {
 			st->attest_err = st->info_err;
 		}
 	}
-	up_read(&bd->hw_lock);
-	mutex_unlock(&bd->info_lock);
+	if (locked && st->state == BCCHIP_STATE_LIVE &&
+	    (what & BCCHIP_STATUS_ATTEST) &&
+	    (!(what & BCCHIP_STATUS_INFO) || !st->info_err))
+		st->attest_err = bcchip_fetch_attest(bd, st, rsp,
+						     bcchip_msecs_left(deadline));
+	if (locked)
+		up_read(&bd->hw_lock);
+	up(&bd->info_sem);
 
 	spin_lock(&bd->state_lock);
 	st->generation = bd->generation;
 	st->reset_count = bd->reset_count;
 	spin_unlock(&bd->state_lock);
 	st->health = bcchip_health_of(st);
+	if (st->state == BCCHIP_STATE_LIVE &&
+	    (what & BCCHIP_STATUS_INFO) && (what & BCCHIP_STATUS_ATTEST))
+		bcchip_status_to_cache(bd, st);
 out:
 	kfree(rsp);
 	kfree(info);
 	return ret;
 }
 
-/* ATTEST_REFRESH, as the driver's own client; the caller checked privilege. */
+/*
+ * ATTEST_REFRESH, as the driver's own client; the caller checked
+ * privilege.  One at a time, but apart from the status queries: a
+ * refresh may take the firmware up to cmd_timeout_ms, longer than a
+ * status reader waits.
+ */
 int bcchip_attest_refresh(struct bcchip_dev *bd)
 {
 	struct bcchip_attest_rsp *rsp;
@@ -183,7 +287,7 @@ int bcchip_attest_refresh(struct bcchip_dev *bd)
 	rsp = kzalloc(sizeof(*rsp), GFP_KERNEL);
 	if (!rsp)
 		return -ENOMEM;
-	if (mutex_lock_interruptible(&bd->info_lock)) {
+	if (mutex_lock_interruptible(&bd->refresh_lock)) {
 		kfree(rsp);
 		return -EINTR;
 	}
@@ -193,7 +297,9 @@ int bcchip_attest_refresh(struct bcchip_dev *bd)
 		ret = bcchip_host_cmd(bd, BCFW_OP_ATTEST_REFRESH, 0, rsp,
 				      sizeof(*rsp), &len, 0);
 	up_read(&bd->hw_lock);
-	mutex_unlock(&bd->info_lock);
+	/* whatever came of it, nobody is to be told what was before */
+	bcchip_status_forget(bd);
+	mutex_unlock(&bd->refresh_lock);
 	if (!ret)
 		ret = bcchip_fw_errno(&rsp->hdr, len);
 	kfree(rsp);

@@ -4,8 +4,9 @@
  *
  * The attributes belong to the class device, which removal destroys
  * before it lets the chip go, so a show or store never outlives the
- * per-chip structure.  Only sessions_in_use talks to the chip; one such
- * query runs at a time per chip, on the admin queue, with a short bound.
+ * per-chip structure.  sessions_in_use, health and the attestation files
+ * ask the firmware through status.c: one query at a time per chip, on
+ * the admin queue, with a short bound.
  */
 
 #include <linux/capability.h>
@@ -14,9 +15,6 @@
 #include <linux/sysfs.h>
 
 #include "bcchip.h"
-
-/* sysfs readers wait at most this long for the chip */
-#define BCCHIP_SYSFS_CMD_TIMEOUT_MS	5000
 
 static const char * const bcchip_state_names[] = {
 	[BCCHIP_STATE_PROBING]		= "probing",
@@ -122,40 +120,16 @@ static DEVICE_ATTR_RO(session_limit);
 static ssize_t sessions_in_use_show(struct device *dev,
 				    struct device_attribute *attr, char *buf)
 {
-	struct bcchip_dev *bd = to_bcchip(dev);
-	struct bcfw_info *info;
+	struct bcchip_status st;
 	int ret;
 
-	info = kzalloc(sizeof(*info), GFP_KERNEL);
-	if (!info)
-		return -ENOMEM;
-	if (mutex_lock_interruptible(&bd->info_lock)) {
-		kfree(info);
-		return -EINTR;
-	}
-	down_read(&bd->hw_lock);
-	switch (bcchip_get_state(bd)) {
-	case BCCHIP_STATE_LIVE:
-		ret = bcchip_fetch_info(bd, info,
-					min(BCCHIP_SYSFS_CMD_TIMEOUT_MS,
-					    max(1U, READ_ONCE(bcchip_cmd_timeout_ms))));
-		break;
-	case BCCHIP_STATE_REMOVED:
-		ret = -ENODEV;
-		break;
-	case BCCHIP_STATE_DEAD:
-		ret = -EIO;
-		break;
-	default:
-		ret = -EAGAIN;
-		break;
-	}
-	up_read(&bd->hw_lock);
-	mutex_unlock(&bd->info_lock);
+	ret = bcchip_status_query(to_bcchip(dev), &st, BCCHIP_STATUS_INFO |
+				  bcchip_status_reader_flags());
 	if (!ret)
-		ret = sysfs_emit(buf, "%u\n", le32_to_cpu(info->sessions_in_use));
-	kfree(info);
-	return ret;
+		ret = st.info_err;
+	if (ret)
+		return ret;
+	return sysfs_emit(buf, "%u\n", st.sessions_in_use);
 }
 static DEVICE_ATTR_RO(sessions_in_use);
 
@@ -172,7 +146,9 @@ static ssize_t health_show(struct device *dev, struct device_attribute *attr,
 	struct bcchip_status st;
 	int ret;
 
-	ret = bcchip_status_query(to_bcchip(dev), &st);
+	ret = bcchip_status_query(to_bcchip(dev), &st, BCCHIP_STATUS_INFO |
+				  BCCHIP_STATUS_ATTEST |
+				  bcchip_status_reader_flags());
 	if (ret)
 		return ret;
 	return sysfs_emit(buf, "%s\n", bcchip_health_names[st.health]);
@@ -181,8 +157,8 @@ static DEVICE_ATTR_RO(health);
 
 /*
  * The attestation state, one value per file, asked of the firmware on
- * every read; the error when it could not say (EOPNOTSUPP: a firmware
- * without attestation).
+ * every read (ATTEST_STATUS alone); the error when it could not say
+ * (EOPNOTSUPP: a firmware without attestation).
  */
 #define BCCHIP_ATTEST_ATTR(_name, _field)				\
 static ssize_t _name##_show(struct device *dev,				\
@@ -191,7 +167,9 @@ static ssize_t _name##_show(struct device *dev,				\
 	struct bcchip_status st;					\
 	int ret;							\
 									\
-	ret = bcchip_status_query(to_bcchip(dev), &st);			\
+	ret = bcchip_status_query(to_bcchip(dev), &st,			\
+				  BCCHIP_STATUS_ATTEST |			\
+				  bcchip_status_reader_flags());		\
 	if (!ret)							\
 		ret = st.attest_err;					\
 	if (ret)							\
@@ -206,6 +184,9 @@ BCCHIP_ATTEST_ATTR(attest_not_after, not_after);
 BCCHIP_ATTEST_ATTR(attest_last_refresh, last_refresh);
 BCCHIP_ATTEST_ATTR(attest_next_refresh, next_refresh);
 BCCHIP_ATTEST_ATTR(attest_generation, attest_generation);
+BCCHIP_ATTEST_ATTR(attest_period, period);
+BCCHIP_ATTEST_ATTR(attest_failures, failures);
+BCCHIP_ATTEST_ATTR(chip_time, chip_time);
 
 /* Write 1: reset the chip now; returns when it is LIVE again (or DEAD). */
 static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
@@ -245,6 +226,9 @@ static struct attribute *bcchip_dev_attrs[] = {
 	&dev_attr_attest_last_refresh.attr,
 	&dev_attr_attest_next_refresh.attr,
 	&dev_attr_attest_generation.attr,
+	&dev_attr_attest_period.attr,
+	&dev_attr_attest_failures.attr,
+	&dev_attr_chip_time.attr,
 	&dev_attr_reset.attr,
 	NULL,
 };

@@ -255,8 +255,8 @@ static int status_one(struct nl *nl, uint8_t cmd, uint32_t dev, struct msg *m)
 }
 
 /*
- * Waits up to @secs for an event of @type from chip @dev (the others are
- * skipped); 0 and the event in @m, or -ETIMEDOUT.
+ * Waits up to @secs for an event of @type (0: any) from chip @dev (the
+ * others are skipped); 0 and the event in @m, or -ETIMEDOUT.
  */
 static int wait_event(struct nl *nl, uint32_t dev, uint32_t type, double secs,
 		      struct msg *m)
@@ -281,7 +281,7 @@ static int wait_event(struct nl *nl, uint32_t dev, uint32_t type, double secs,
 			parse_bcchip(n, m);
 			if (m->cmd == BCCHIP_NL_CMD_EVENT &&
 			    m->num[BCCHIP_NL_A_DEVICE] == dev &&
-			    m->num[BCCHIP_NL_A_EVENT_TYPE] == type)
+			    (!type || m->num[BCCHIP_NL_A_EVENT_TYPE] == type))
 				return 0;
 		}
 	}
@@ -392,8 +392,19 @@ TEST_F(nl, status_one_and_bad_requests)
 	EXPECT_STREQ(m.num[BCCHIP_NL_A_HEALTH] == BCCHIP_HEALTH_OK ? "ok" :
 		     m.num[BCCHIP_NL_A_HEALTH] == BCCHIP_HEALTH_DEGRADED ?
 		     "degraded" : "failed", health);
+	if (have_attestation(&m)) {
+		EXPECT_EQ((long)m.num[BCCHIP_NL_A_ATTEST_PERIOD],
+			  bt_attr_num(0, "attest_period"));
+		EXPECT_EQ((long)m.num[BCCHIP_NL_A_ATTEST_FAILURES],
+			  bt_attr_num(0, "attest_failures"));
+		EXPECT_LE((long)m.num[BCCHIP_NL_A_CHIP_TIME],
+			  bt_attr_num(0, "chip_time"));
+	}
 	EXPECT_EQ(-ENODEV, status_one(&self->nl, BCCHIP_NL_CMD_GET_STATUS,
 				      200, &m));
+	/* beyond the last minor: the policy says so */
+	EXPECT_EQ(-ERANGE, status_one(&self->nl, BCCHIP_NL_CMD_GET_STATUS,
+				      256, &m));
 	ASSERT_EQ(0, nl_send(&self->nl, self->nl.family, 0,
 			     BCCHIP_NL_CMD_GET_STATUS, 0, NULL, 0));
 	EXPECT_EQ(-EINVAL, nl_recv(&self->nl, &m, 1));
@@ -544,6 +555,60 @@ TEST_F_TIMEOUT(nl, refresh_failure_and_near_expiry, 60)
 	EXPECT_EQ(0, m.num[BCCHIP_NL_A_ATTEST_FAILURES]);
 	ASSERT_EQ(0, wait_event(&events, self->chip,
 				BCCHIP_EVENT_REFRESH_DONE, 10, &ev));
+	kmsg("@@BCCHIP-EXPECT-END\n");
+	close(events.fd);
+}
+
+/*
+ * A refresh made to fail falls due while no driver is bound: the chip
+ * keeps the event, and the driver delivers it once bound again, as the
+ * first event of the new binding (SEQ 1), then the next ones in turn.
+ * Needs the emulator's --test-clock.
+ */
+TEST_F_TIMEOUT(nl, events_while_unbound, 90)
+{
+	struct bcfw_attest_status st;
+	struct msg m, ev;
+	struct nl events;
+	uint64_t seq = 0;
+	char addr[64];
+	int fd;
+
+	if (test_clock(self->chip, 0, 0, 0, &st) != BCFW_S_OK)
+		SKIP(return, "no TEST_CLOCK (emulator without --test-clock)");
+	ASSERT_EQ(0, bt_chip_pci(self->chip, addr, sizeof(addr)));
+	kmsg("@@BCCHIP-EXPECT-BEGIN refresh failure while unbound\n");
+	ASSERT_EQ(BCFW_S_OK, test_clock(self->chip,
+					BCFW_CLOCK_SET_TIME | BCFW_CLOCK_SET_FAIL,
+					st.next_refresh - 5, 1, NULL));
+	ASSERT_EQ(0, bt_write_file("/sys/bus/pci/drivers/bcchip/unbind", addr));
+	sleep(8);
+	ASSERT_EQ(0, nl_open(&events));
+	ASSERT_EQ(0, nl_join_events(&events));
+	ASSERT_EQ(0, bt_write_file("/sys/bus/pci/drivers/bcchip/bind", addr));
+	fd = bt_wait_open(bt_chip_dev(self->chip), 10);
+	ASSERT_GE(fd, 0);
+	close(fd);
+	/* every event of this binding, in SEQ order, up to the failure */
+	do {
+		ASSERT_EQ(0, wait_event(&events, self->chip, 0, 10, &ev));
+		EXPECT_EQ(seq + 1, ev.num[BCCHIP_NL_A_EVENT_SEQ]);
+		seq = ev.num[BCCHIP_NL_A_EVENT_SEQ];
+	} while (ev.num[BCCHIP_NL_A_EVENT_TYPE] != BCCHIP_EVENT_REFRESH_FAILED);
+	EXPECT_GE(ev.num[BCCHIP_NL_A_EVENT_TIME], st.next_refresh);
+
+	/* back to the time it was, refreshes working */
+	ASSERT_EQ(BCFW_S_OK, test_clock(self->chip,
+					BCFW_CLOCK_SET_TIME | BCFW_CLOCK_SET_FAIL,
+					st.now, 0, NULL));
+	ASSERT_EQ(0, status_one(&self->nl, BCCHIP_NL_CMD_REFRESH, self->chip,
+				&m));
+	EXPECT_EQ(BCCHIP_HEALTH_OK, m.num[BCCHIP_NL_A_HEALTH]);
+	do {
+		ASSERT_EQ(0, wait_event(&events, self->chip, 0, 10, &ev));
+		EXPECT_EQ(seq + 1, ev.num[BCCHIP_NL_A_EVENT_SEQ]);
+		seq = ev.num[BCCHIP_NL_A_EVENT_SEQ];
+	} while (ev.num[BCCHIP_NL_A_EVENT_TYPE] != BCCHIP_EVENT_REFRESH_DONE);
 	kmsg("@@BCCHIP-EXPECT-END\n");
 	close(events.fd);
 }

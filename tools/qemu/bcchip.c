@@ -497,7 +497,9 @@ static void bc_event_raise(BcchipState *s, uint16_t type, uint64_t time,
 {
     BcEventQueue *eq = &s->eq;
 
-    if (g_queue_get_length(&eq->backlog) >= BC_EV_BACKLOG) {
+    /* the LOST entry owed counts against the backlog too */
+    if (g_queue_get_length(&eq->backlog) + (eq->lost ? 1 : 0) >=
+        BC_EV_BACKLOG) {
         eq->lost++;
         eq->lost_time = time;
         return;
@@ -828,8 +830,15 @@ static void bc_rx_message(BcchipState *s)
     if (type == BCEM_RESPONSE) {
         bc_rx_response(s, status, tag, s->rx_payload, s->rx_len);
     } else if (type == BCEM_EVENT) {
+        uint16_t ev = lduw_le_p(s->rx_payload + 2);
+
+        /* LOST is the device's own word; type 0 is no event at all */
+        if (ev == 0 || ev == BC_EV_LOST) {
+            bc_rx_malformed(s, "event of a type the firmware may not raise");
+            return;
+        }
         /* STATUS and SEQ are the device's to fill in */
-        bc_event_raise(s, lduw_le_p(s->rx_payload + 2),
+        bc_event_raise(s, ev,
                        ldq_le_p(s->rx_payload + 8),
                        ldq_le_p(s->rx_payload + 16),
                        ldq_le_p(s->rx_payload + 24));

@@ -604,8 +604,9 @@ struct bcfw_test_clock_req {
 /*
  * Chip events (docs/hardware.md "Event queue", docs/attestation.md).
  * The firmware raises REFRESH_DONE, REFRESH_FAILED, NEAR_EXPIRY and
- * FATAL; the driver raises RESET and FATAL itself, and LOST when the
- * device reports events dropped for lack of room.
+ * FATAL; the device raises LOST for the events it dropped for lack of
+ * room, and the driver forwards all of them.  The driver raises RESET
+ * and FATAL itself.
  */
 enum bcchip_event_type {
 	BCCHIP_EVENT_REFRESH_DONE	= 1,	/* arg0: generation, arg1: not_after */
@@ -640,11 +641,19 @@ enum bcchip_nl_cmd {
 
 #define BCCHIP_NL_CMD_MAX	(__BCCHIP_NL_CMD_MAX - 1)
 
-/* Overall health (BCCHIP_NL_A_HEALTH) */
+/* Overall health (BCCHIP_NL_A_HEALTH); docs/netlink.md has the full rules */
 enum bcchip_health {
 	BCCHIP_HEALTH_OK	= 0,
-	BCCHIP_HEALTH_DEGRADED	= 1,	/* refresh failed or near expiry */
-	BCCHIP_HEALTH_FAILED	= 2,	/* dead, removed, or certificate expired */
+	/*
+	 * Probing or resetting (also a reset during the query), refresh
+	 * failed, near expiry, or a firmware without attestation.
+	 */
+	BCCHIP_HEALTH_DEGRADED	= 1,
+	/*
+	 * Dead or removed, the firmware not answering, certificate expired,
+	 * or no identity.
+	 */
+	BCCHIP_HEALTH_FAILED	= 2,
 };
 
 enum bcchip_nl_attr {
