@@ -22,16 +22,25 @@ static CK_RV one_cert(const uint8_t *out, size_t len, const uint8_t **der,
 		      size_t *der_len)
 {
 	struct bc_rd r;
-	uint32_t count, n;
+	uint32_t count, reserved, n, zero;
+	const uint8_t *pad;
+	size_t padlen;
 
 	bc_rd_init(&r, out, len);
 	count = bc_rd_le32(&r);
-	bc_rd_le32(&r);
+	reserved = bc_rd_le32(&r);
 	n = bc_rd_le32(&r);
-	bc_rd_le32(&r);
+	zero = bc_rd_le32(&r);
 	*der = bc_rd_bytes(&r, n);
-	if (r.bad || count != 1 || !n || !*der)
+	/* The layout exactly: zero fields, zero padding, nothing after. */
+	padlen = (8 - n % 8) % 8;
+	pad = bc_rd_bytes(&r, padlen);
+	if (r.bad || count != 1 || reserved || zero || !n || !*der ||
+	    (padlen && !pad) || r.pos != len)
 		return CKR_DEVICE_ERROR;
+	for (size_t i = 0; i < padlen; i++)
+		if (pad[i])
+			return CKR_DEVICE_ERROR;
 	*der_len = n;
 	return CKR_OK;
 }

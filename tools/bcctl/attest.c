@@ -46,10 +46,10 @@ static int parse_cert_list(const uint8_t *p, size_t len, X509 **out,
 	size_t off = sizeof(*h);
 	uint32_t count;
 
-	if (len < sizeof(*h))
+	if (len < sizeof(*h) || h->reserved)
 		return -EBADMSG;
 	count = le32toh(h->count);
-	if (count > (uint32_t)max)
+	if (count != (uint32_t)max)
 		return -EBADMSG;
 	for (uint32_t i = 0; i < count; i++) {
 		uint32_t clen, zero;
@@ -71,8 +71,14 @@ static int parse_cert_list(const uint8_t *p, size_t len, X509 **out,
 			out[i] = NULL;
 			goto bad;
 		}
+		for (size_t k = clen; k < BCFW_ALIGN8(clen); k++)
+			if (p[off + k])
+				goto bad;
 		off += BCFW_ALIGN8(clen);
 	}
+	/* Nothing may follow the last certificate. */
+	if (off != len)
+		goto bad;
 	return (int)count;
 bad:
 	for (uint32_t i = 0; i < count; i++) {
@@ -119,6 +125,18 @@ int bcctl_chain_fetch(const char *device, struct bcctl_chain *c,
 	}
 	if (!ret && st)
 		ret = bcctl_attest_status_frames(t, st);
+	if (!ret && st) {
+		struct bc_info bi;
+
+		/* The serial the device answers with (GET_INFO), for
+		 * comparing with the verified one. */
+		memset(&bi, 0, sizeof(bi));
+		ret = bc_transport_info(t, &bi);
+		if (!ret)
+			bc_field_to_str(st->serial, bi.chip.serial,
+					BCFW_SERIAL_LEN);
+		bcctl_clean_str(st->serial);
+	}
 	bc_transport_close(t);
 	if (!ret) {
 		n = parse_cert_list(v.body, v.body_len, certs, 2);
@@ -176,83 +194,147 @@ void *bcctl_ca_store(const char *ca_file, char *why, size_t whylen)
 	return store;
 }
 
-int bcctl_cert_issued_by(void *certp, void *issuerp, time_t at, char *why,
-			 size_t whylen)
+/* How many times @oid appears among @cert's extensions. */
+static int ext_count(X509 *cert, const char *oid)
 {
-	X509 *cert = certp, *issuer = issuerp;
-	EVP_PKEY *pk = X509_get0_pubkey(issuer);
+	ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
+	int n = 0, i = -1;
 
-	if (!pk) {
-		snprintf(why, whylen, "issuer certificate has no usable key");
-		return 1;
-	}
-	if (X509_NAME_cmp(X509_get_issuer_name(cert),
-			  X509_get_subject_name(issuer))) {
-		snprintf(why, whylen, "issuer name is not the identity "
-			 "certificate's subject");
-		return 1;
-	}
-	if (X509_verify(cert, pk) != 1) {
-		ossl_why(why, whylen, "signature does not verify with the "
-			 "identity key");
-		return 1;
-	}
-	if (X509_cmp_time(X509_get0_notBefore(cert), &at) > 0) {
-		snprintf(why, whylen, "certificate not yet valid");
-		return 1;
-	}
-	if (X509_cmp_time(X509_get0_notAfter(cert), &at) < 0) {
-		snprintf(why, whylen, "certificate expired");
-		return 1;
-	}
+	if (!o)
+		return -1;
+	while ((i = X509_get_ext_by_OBJ(cert, o, i)) >= 0)
+		n++;
+	ASN1_OBJECT_free(o);
+	return n;
+}
+
+static int asn1_time_t(const ASN1_TIME *t, time_t *out)
+{
+	struct tm tm;
+
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+		return -1;
+	*out = timegm(&tm);
 	return 0;
 }
 
-/* The identity certificate is the end of the CA's chain. */
-static int verify_identity(X509 *identity, const char *ca_file, time_t at,
-			   char *why, size_t whylen)
+/* The chip serial: the identity subject's one serialNumber, printable. */
+static int identity_serial(X509 *identity, char *out, size_t cap)
 {
-	X509_STORE *store = bcctl_ca_store(ca_file, why, whylen);
-	X509_STORE_CTX *ctx;
-	int ret = 1;
+	const X509_NAME *n = X509_get_subject_name(identity);
+	int i = X509_NAME_get_index_by_NID(n, NID_serialNumber, -1);
+	const ASN1_STRING *d;
+	const unsigned char *b;
+	int len;
 
-	if (!store)
-		return -ENOENT;
-	ctx = X509_STORE_CTX_new();
-	if (!ctx || X509_STORE_CTX_init(ctx, store, identity, NULL) != 1) {
-		snprintf(why, whylen, "out of memory");
-		ret = -ENOMEM;
-		goto out;
-	}
-	X509_STORE_CTX_set_time(ctx, 0, at);
-	if (X509_verify_cert(ctx) == 1) {
-		ret = 0;
-	} else {
-		int e = X509_STORE_CTX_get_error(ctx);
-
-		snprintf(why, whylen, "identity certificate: %s",
-			 X509_verify_cert_error_string(e));
-	}
-out:
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(store);
-	ERR_clear_error();
-	return ret;
+	if (i < 0 || X509_NAME_get_index_by_NID(n, NID_serialNumber, i) >= 0)
+		return -1;
+	d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i));
+	if (ASN1_STRING_type(d) != V_ASN1_PRINTABLESTRING)
+		return -1;
+	b = ASN1_STRING_get0_data(d);
+	len = ASN1_STRING_length(d);
+	if (len < 1 || (size_t)len >= cap || len > BCFW_SERIAL_LEN)
+		return -1;
+	for (int k = 0; k < len; k++)
+		if (b[k] < 0x20 || b[k] > 0x7e)
+			return -1;
+	memcpy(out, b, (size_t)len);
+	out[len] = 0;
+	return 0;
 }
 
-int bcctl_chain_verify(const struct bcctl_chain *c, const char *ca_file,
-		       time_t at, char *why, size_t whylen)
+int bcctl_leaf_verify(void *leafp, void *identityp, const char *ca_file,
+		      time_t at, enum bcctl_leaf kind,
+		      struct bcctl_verified *v, char *why, size_t whylen)
 {
-	char sub[256];
-	int ret;
+	X509 *leaf = leafp, *identity = identityp;
+	const char *what = kind == BCCTL_LEAF_ATTEST ?
+			   "attestation certificate" :
+			   "key attestation certificate";
+	X509_STORE *store;
+	X509_STORE_CTX *ctx = NULL;
+	STACK_OF(X509) *untrusted = NULL;
+	STACK_OF(X509) *chain;
+	X509_VERIFY_PARAM *param;
+	int ret = -ENOMEM, own, other;
 
-	ret = verify_identity(c->identity, ca_file, at, why, whylen);
+	memset(v, 0, sizeof(*v));
+	store = bcctl_ca_store(ca_file, why, whylen);
+	if (!store)
+		return -ENOENT;
+	untrusted = sk_X509_new_null();
+	ctx = X509_STORE_CTX_new();
+	if (!untrusted || !ctx || !sk_X509_push(untrusted, identity) ||
+	    X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	param = X509_STORE_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
+	/* CA -> identity -> leaf: one intermediate, no more. */
+	X509_VERIFY_PARAM_set_depth(param, 1);
+	X509_STORE_CTX_set_time(ctx, 0, at);
+	ret = 1;
+	if (X509_verify_cert(ctx) != 1) {
+		int e = X509_STORE_CTX_get_error(ctx);
+
+		snprintf(why, whylen, "%s: %s (at depth %d)", what,
+			 X509_verify_cert_error_string(e),
+			 X509_STORE_CTX_get_error_depth(ctx));
+		goto out;
+	}
+	chain = X509_STORE_CTX_get0_chain(ctx);
+	if (!chain || sk_X509_num(chain) != 3 ||
+	    X509_cmp(sk_X509_value(chain, 1), identity)) {
+		snprintf(why, whylen, "%s: not issued by the chip's identity "
+			 "certificate under the CA", what);
+		goto out;
+	}
+	/* The path check takes any CA; the identity is one of pathlen 0. */
+	if (X509_check_ca(identity) != 1 || X509_get_pathlen(identity) != 0) {
+		snprintf(why, whylen, "identity certificate is not a CA "
+			 "certificate of path length 0");
+		goto out;
+	}
+	if (X509_check_ca(leaf) != 0) {
+		snprintf(why, whylen, "%s: is a CA certificate", what);
+		goto out;
+	}
+	if (identity_serial(identity, v->serial, sizeof(v->serial))) {
+		snprintf(why, whylen, "identity certificate: no chip serial "
+			 "(serialNumber) in its subject");
+		goto out;
+	}
+	own = ext_count(leaf, kind == BCCTL_LEAF_ATTEST ? OID_CHIP_STATE :
+							   OID_KEY_ATTEST);
+	other = ext_count(leaf, kind == BCCTL_LEAF_ATTEST ? OID_KEY_ATTEST :
+							     OID_CHIP_STATE);
+	if (own != 1 || other != 0) {
+		snprintf(why, whylen, "%s: wrong extensions for its kind (a "
+			 "certificate of another kind?)", what);
+		goto out;
+	}
+	if (kind == BCCTL_LEAF_ATTEST &&
+	    EVP_PKEY_eq(X509_get0_pubkey(leaf),
+			X509_get0_pubkey(identity)) != 1) {
+		snprintf(why, whylen, "%s: its key is not the identity key",
+			 what);
+		goto out;
+	}
+	if (asn1_time_t(X509_get0_notBefore(leaf), &v->not_before) ||
+	    asn1_time_t(X509_get0_notAfter(leaf), &v->not_after)) {
+		snprintf(why, whylen, "%s: unreadable validity", what);
+		goto out;
+	}
+	ret = 0;
+out:
 	if (ret)
-		return ret;
-	ret = bcctl_cert_issued_by(c->attest, c->identity, at, sub,
-				   sizeof(sub));
-	if (ret)
-		snprintf(why, whylen, "attestation certificate: %s", sub);
+		memset(v, 0, sizeof(*v));
+	X509_STORE_CTX_free(ctx);
+	sk_X509_free(untrusted);
+	X509_STORE_free(store);
+	ERR_clear_error();
 	return ret;
 }
 
@@ -364,17 +446,49 @@ static int parse_chip_state(X509 *cert, struct chip_state *s)
 	    bcctl_der_long(&cfg, &cfglen, &s->max_sessions) ||
 	    bcctl_der_long(&cfg, &cfglen, &s->engines) ||
 	    bcctl_der_long(&cfg, &cfglen, &s->max_objects) ||
-	    bcctl_der_long(&cfg, &cfglen, &s->period)) {
+	    bcctl_der_long(&cfg, &cfglen, &s->period) || cfglen || clen) {
 		memset(s, 0, sizeof(*s));
 		return -1;
 	}
 	s->serial[l1] = 0;
 	s->model[l2] = 0;
 	s->refresh[l3] = 0;
-	for (size_t k = 0; k < (size_t)l2; k++)
-		if ((unsigned char)s->model[k] < 0x20)
-			s->model[k] = '?';
+	if (strlen(s->serial) != (size_t)l1 || strlen(s->model) != (size_t)l2 ||
+	    strlen(s->refresh) != (size_t)l3) {
+		memset(s, 0, sizeof(*s));
+		return -1;
+	}
+	/* Chip text, to be printed: embedded NULs end it, the rest is
+	 * cleaned. */
+	bcctl_clean_str(s->serial);
+	bcctl_clean_str(s->model);
+	bcctl_clean_str(s->refresh);
 	return 0;
+}
+
+int bcctl_chain_verify(const struct bcctl_chain *c, const char *ca_file,
+		       time_t at, struct bcctl_verified *v, char *why,
+		       size_t whylen)
+{
+	struct chip_state cs;
+	int ret;
+
+	ret = bcctl_leaf_verify(c->attest, c->identity, ca_file, at,
+				BCCTL_LEAF_ATTEST, v, why, whylen);
+	if (ret)
+		return ret;
+	if (parse_chip_state(c->attest, &cs) || cs.version != 1) {
+		snprintf(why, whylen, "attestation certificate: unreadable "
+			 "chip state extension");
+		ret = 1;
+	} else if (strcmp(cs.serial, v->serial)) {
+		snprintf(why, whylen, "attestation certificate: its chip "
+			 "state names another chip than the identity");
+		ret = 1;
+	}
+	if (ret)
+		memset(v, 0, sizeof(*v));
+	return ret;
 }
 
 static void serial_str(X509 *cert, char *out, size_t cap)
@@ -500,22 +614,36 @@ void bcctl_json_cert(struct json *j, const char *key, void *certp)
 
 static const char attest_help[] =
 	"Usage: bcctl attestation show [--json] [--pem] [DEVICE]\n"
-	"       bcctl attestation verify [--ca FILE] [--host-time] [--json]\n"
-	"                                [DEVICE]\n"
+	"       bcctl attestation verify [--ca FILE] [--chip-time]\n"
+	"                    [--max-skew SECONDS] [--chain FILE] [--json]\n"
+	"                    [DEVICE]\n"
 	"       bcctl attestation refresh [--json] [DEVICE]\n"
 	"show:    the chain (identity certificate, issued by the\n"
 	"         manufacturer CA; attestation certificate, issued by the\n"
 	"         identity key) and its validity; --pem prints the chain\n"
 	"         as PEM, attestation certificate first.\n"
 	"verify:  checks the chain against the CA certificate file (--ca,\n"
-	"         else $BCCHIP_CA, else " CA_DEFAULT ") at the chip's\n"
-	"         clock (--host-time: this host's).  Exit 0: it holds,\n"
-	"         1: it does not, 3: could not be checked.\n"
+	"         else $BCCHIP_CA, else " CA_DEFAULT ") at this host's\n"
+	"         time, that it names the device's serial, and that the\n"
+	"         chip clock is within --max-skew seconds (default 86400)\n"
+	"         of this host's.  --chip-time: check at the chip's clock\n"
+	"         instead, whatever its skew.  --chain FILE: a chain saved\n"
+	"         by show --pem, checked at this host's time, no device.\n"
+	"         It proves the certificates, not that the device holds\n"
+	"         the identity key now (bcctl key attest does, with a\n"
+	"         nonce).  Exit 0: it holds, 1: it does not, 3: could not\n"
+	"         be checked.\n"
 	"refresh: asks the chip for a new attestation certificate now\n"
 	"         (administrator: CAP_SYS_ADMIN on a kernel device).\n"
 	"Exit status: 0 success, 1 error, 2 usage (verify: see above).\n";
 
 enum { EXIT_UNCHECKED = 3 };
+
+struct verify_opts {
+	const char *chain;
+	bool chip_time;
+	long max_skew;
+};
 
 static int do_show(const char *device, bool json, bool pem)
 {
@@ -563,24 +691,86 @@ static int do_show(const char *device, bool json, bool pem)
 	return EXIT_OK;
 }
 
-static int do_verify(const char *device, const char *ca, bool host_time,
-		     bool json)
+/* A chain saved by show --pem: attestation certificate, then identity. */
+static int chain_load(const char *file, struct bcctl_chain *c)
 {
+	FILE *f = fopen(file, "r");
+
+	memset(c, 0, sizeof(*c));
+	if (!f)
+		return -errno;
+	c->attest = PEM_read_X509(f, NULL, NULL, NULL);
+	c->identity = c->attest ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	fclose(f);
+	ERR_clear_error();
+	if (!c->identity) {
+		bcctl_chain_free(c);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int bcctl_parse_skew(const char *arg, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 0 || v > 100L * 365 * 86400)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int do_verify(const char *device, const char *ca,
+		     const struct verify_opts *o, bool json)
+{
+	struct bcctl_verified vf;
 	struct bcctl_status st;
 	struct bcctl_chain c;
-	char why[512] = "";
-	time_t at;
+	char why[512] = "", a[40];
+	time_t now = time(NULL), at;
+	int64_t skew = 0;
 	int ret;
 
 	memset(&st, 0, sizeof(st));
-	ret = bcctl_chain_fetch(device, &c, &st);
-	if (ret) {
-		bcctl_err("%s: attestation chain: %s", device,
-			  bcctl_errno_text(ret));
-		return EXIT_UNCHECKED;
+	if (o->chain) {
+		ret = chain_load(o->chain, &c);
+		if (ret) {
+			bcctl_err("%s: %s", o->chain, ret == -EBADMSG ?
+				  "not two PEM certificates" :
+				  bcctl_errno_text(ret));
+			return EXIT_UNCHECKED;
+		}
+		device = o->chain;
+	} else {
+		ret = bcctl_chain_fetch(device, &c, &st);
+		if (ret) {
+			bcctl_err("%s: attestation chain: %s", device,
+				  bcctl_errno_text(ret));
+			/* The chip answered and refused: that is a no. */
+			return ret == -EREMOTEIO ? EXIT_ERR : EXIT_UNCHECKED;
+		}
+		skew = (int64_t)st.chip_time - (int64_t)now;
 	}
-	at = host_time ? time(NULL) : (time_t)st.chip_time;
-	ret = bcctl_chain_verify(&c, ca, at, why, sizeof(why));
+	at = o->chip_time && !o->chain ? (time_t)st.chip_time : now;
+	memset(&vf, 0, sizeof(vf));
+	/* A wrong chip clock first: it explains the dates that follow. */
+	if (!o->chain && !o->chip_time &&
+	    (skew > o->max_skew || -skew > o->max_skew)) {
+		snprintf(why, sizeof(why), "the chip clock is %lld s off this "
+			 "host's (more than --max-skew %ld)",
+			 (long long)skew, o->max_skew);
+		ret = 1;
+	} else {
+		ret = bcctl_chain_verify(&c, ca, at, &vf, why, sizeof(why));
+	}
+	if (!ret && !o->chain && strcmp(vf.serial, st.serial)) {
+		snprintf(why, sizeof(why), "the certificates are chip %s's, "
+			 "the device says it is %s", vf.serial, st.serial);
+		ret = 1;
+	}
 	if (json) {
 		struct json j;
 
@@ -589,15 +779,26 @@ static int do_verify(const char *device, const char *ca, bool host_time,
 		json_str(&j, "device", device);
 		json_str(&j, "ca", ca);
 		json_time(&j, "at", (uint64_t)at);
+		json_str(&j, "clock", o->chip_time && !o->chain ? "chip" :
+				      "host");
+		if (!o->chain)
+			json_i64(&j, "skew", skew);
 		json_bool(&j, "verified", ret == 0);
+		json_str(&j, "serial", ret ? NULL : vf.serial);
+		if (!ret)
+			json_time(&j, "not_after", (uint64_t)vf.not_after);
 		json_str(&j, "reason", ret ? why : NULL);
 		json_obj_end(&j);
 	} else if (!ret) {
-		char a[40];
-
-		bcctl_fmt_time(st.not_after, a, sizeof(a));
-		printf("%s: attestation chain verifies against %s "
-		       "(valid until %s)\n", device, ca, a);
+		bcctl_fmt_time((uint64_t)vf.not_after, a, sizeof(a));
+		printf("%s: attestation chain verifies against %s: chip %s, "
+		       "valid until %s, checked at %s time", device, ca,
+		       vf.serial, a, o->chip_time && !o->chain ? "chip" :
+		       "host");
+		if (!o->chain)
+			printf(", chip clock %+lld s from this host's",
+			       (long long)skew);
+		printf("\n");
 	} else {
 		printf("%s: attestation chain does NOT verify against %s: "
 		       "%s\n", device, ca, why);
@@ -679,14 +880,18 @@ int cmd_attestation(int argc, char **argv)
 		{ "pem", no_argument, NULL, 'p' },
 		{ "ca", required_argument, NULL, 'c' },
 		{ "host-time", no_argument, NULL, 't' },
+		{ "chip-time", no_argument, NULL, 'T' },
+		{ "max-skew", required_argument, NULL, 'S' },
+		{ "chain", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool json = false, pem = false, host_time = false;
+	struct verify_opts vo = { NULL, false, 86400 };
+	bool json = false, pem = false;
 	const char *ca = NULL, *sub;
 	char device[256];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "hjpc:t", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hjpc:tTS:F:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(attest_help, stdout);
@@ -701,7 +906,21 @@ int cmd_attestation(int argc, char **argv)
 			ca = optarg;
 			break;
 		case 't':
-			host_time = true;
+			/* The default now; kept for old scripts. */
+			vo.chip_time = false;
+			break;
+		case 'T':
+			vo.chip_time = true;
+			break;
+		case 'S':
+			if (bcctl_parse_skew(optarg, &vo.max_skew)) {
+				bcctl_err("--max-skew: not a number of "
+					  "seconds: %s", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'F':
+			vo.chain = optarg;
 			break;
 		default:
 			fputs(attest_help, stderr);
@@ -723,6 +942,12 @@ int cmd_attestation(int argc, char **argv)
 		bcctl_err("attestation %s takes at most one DEVICE", sub);
 		return EXIT_USAGE;
 	}
+	if (vo.chain && (strcmp(sub, "verify") || optind < argc)) {
+		bcctl_err("--chain goes with verify and no DEVICE");
+		return EXIT_USAGE;
+	}
+	if (vo.chain)
+		return do_verify(NULL, bcctl_ca_path(ca), &vo, json);
 	ret = bcctl_pick_device(optind < argc ? argv[optind] : NULL, device,
 				sizeof(device));
 	if (ret)
@@ -730,6 +955,6 @@ int cmd_attestation(int argc, char **argv)
 	if (!strcmp(sub, "show"))
 		return do_show(device, json, pem);
 	if (!strcmp(sub, "verify"))
-		return do_verify(device, bcctl_ca_path(ca), host_time, json);
+		return do_verify(device, bcctl_ca_path(ca), &vo, json);
 	return do_refresh(device, json);
 }

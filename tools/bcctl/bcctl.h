@@ -44,6 +44,9 @@ struct json {
 	bool first[JSON_MAX_DEPTH];
 };
 
+/* Chip-supplied text made safe to print, in place: each byte of a control
+ * character (C0, DEL, C1) or of ill-formed UTF-8 becomes '?'. */
+void bcctl_clean_str(char *s);
 void json_init(struct json *j, FILE *f);
 void json_obj_begin(struct json *j, const char *key);
 void json_obj_end(struct json *j);
@@ -132,16 +135,33 @@ int bcctl_chain_fetch(const char *device, struct bcctl_chain *c,
 void bcctl_chain_free(struct bcctl_chain *c);
 /* --ca, else $BCCHIP_CA, else /etc/bcchip/ca.pem. */
 const char *bcctl_ca_path(const char *opt);
+/* What a successful check vouches for. */
+struct bcctl_verified {
+	/* serialNumber of the identity certificate's subject: the chip. */
+	char serial[BCFW_SERIAL_LEN + 1];
+	time_t not_before, not_after;	/* of the checked certificate */
+};
+
+enum bcctl_leaf { BCCTL_LEAF_ATTEST, BCCTL_LEAF_KEY };
+
 /*
- * Identity certificate against the CA file, attestation certificate
- * against the identity, both at time @at.  0: holds; 1: does not (@why
- * says why); -errno: could not check.
+ * One X.509 path check: @leaf issued by @identity (a CA certificate with
+ * pathlen 0 the CA file vouches for), all valid at @at; then what the
+ * leaf must be for its kind (docs/attestation.md): an attestation
+ * certificate carries the chip state extension and the identity key, a
+ * key attestation certificate the key attestation extension; neither is
+ * a CA.  0: holds (@v filled); 1: does not (@why); -errno: unchecked.
  */
+int bcctl_leaf_verify(void *leaf, void *identity, const char *ca_file,
+		      time_t at, enum bcctl_leaf kind,
+		      struct bcctl_verified *v, char *why, size_t whylen);
+/* The chain: the attestation certificate's path, and its chip state's
+ * serial equal to the identity's. */
 int bcctl_chain_verify(const struct bcctl_chain *c, const char *ca_file,
-		       time_t at, char *why, size_t whylen);
-/* A certificate issued by the identity certificate, checked at @at. */
-int bcctl_cert_issued_by(void *cert, void *issuer, time_t at, char *why,
-			 size_t whylen);
+		       time_t at, struct bcctl_verified *v, char *why,
+		       size_t whylen);
+/* --max-skew's argument, seconds; 0 or -1. */
+int bcctl_parse_skew(const char *arg, long *out);
 /* The CA file's certificates in a store; NULL and @why on failure. */
 void *bcctl_ca_store(const char *ca_file, char *why, size_t whylen);
 void bcctl_print_cert(FILE *f, const char *title, void *cert);

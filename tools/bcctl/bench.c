@@ -29,6 +29,9 @@
 #define MAX_THREADS 256
 #define MAX_PROCS 64
 #define MAX_ERRS 16
+/* The bucket of codes beyond MAX_ERRS - 1 distinct ones: no CKR_ value
+ * (vendor codes are 0x80000000..0xffffffff of a 32-bit field). */
+#define RV_OTHER ((uint64_t)1 << 40)
 
 enum bench_op { OP_P256, OP_P384, OP_RSA2048, OP_RANDOM, OP_NOOP };
 
@@ -140,12 +143,17 @@ static void count_err(struct thread_ctx *t, CK_RV rv)
 			t->errs[i].count++;
 			return;
 		}
-	if (t->nerrs < MAX_ERRS) {
+	if (t->nerrs < MAX_ERRS - 1) {
 		t->errs[t->nerrs].rv = rv;
 		t->errs[t->nerrs].count = 1;
 		t->nerrs++;
 	} else {
-		/* Beyond that many distinct codes, lump under the last. */
+		/* Beyond that many distinct codes: "other", not a code. */
+		if (t->nerrs == MAX_ERRS - 1) {
+			t->errs[t->nerrs].rv = RV_OTHER;
+			t->errs[t->nerrs].count = 0;
+			t->nerrs++;
+		}
 		t->errs[MAX_ERRS - 1].count++;
 	}
 }
@@ -339,7 +347,7 @@ static int send_failed(int fd, const char *what, CK_RV rv)
 }
 
 /* A worker process: returns its exit status. */
-static int worker(struct bcctl_p11 *p, const struct bench_cfg *cfg, int out,
+static int worker(struct bcctl_p11 *p, struct bench_cfg *cfg, int out,
 		  int go_fd)
 {
 	struct thread_ctx *t = calloc((size_t)cfg->threads, sizeof(*t));
@@ -377,6 +385,8 @@ static int worker(struct bcctl_p11 *p, const struct bench_cfg *cfg, int out,
 		rv = p->f->C_Login(t[0].h, CKU_USER,
 				   (CK_UTF8CHAR_PTR)cfg->pin_buf,
 				   (CK_ULONG)cfg->pin_len);
+		/* The login holds for every session of this process. */
+		bcctl_wipe(cfg->pin_buf, sizeof(cfg->pin_buf));
 		if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
 			ret = send_failed(out, "login", rv);
 			goto out;
@@ -734,6 +744,7 @@ static void report(const struct bench_cfg *cfg, struct child *ch,
 		   uint64_t *lat, size_t nlat)
 {
 	struct err_count all[MAX_ERRS * 4];
+	const int max_all = (int)(sizeof(all) / sizeof(all[0]));
 	int nall = 0;
 	double rate = secs > 0 ? (double)ops / secs : 0;
 
@@ -744,12 +755,17 @@ static void report(const struct bench_cfg *cfg, struct child *ch,
 			for (j = 0; j < nall; j++)
 				if (all[j].rv == ch[i].errs[k].rv)
 					break;
-			if (j == nall) {
-				if (nall == (int)(sizeof(all) / sizeof(all[0])))
-					j = nall - 1;
-				else
+			if (j == nall && nall >= max_all - 1) {
+				/* Full: into the one "other" bucket. */
+				for (j = 0; j < nall; j++)
+					if (all[j].rv == RV_OTHER)
+						break;
+				if (j == nall)
 					all[nall++] = (struct err_count){
-						ch[i].errs[k].rv, 0 };
+						RV_OTHER, 0 };
+			} else if (j == nall) {
+				all[nall++] = (struct err_count){
+					ch[i].errs[k].rv, 0 };
 			}
 			all[j].count += ch[i].errs[k].count;
 		}
@@ -773,7 +789,8 @@ static void report(const struct bench_cfg *cfg, struct child *ch,
 		json_u64(&j, "errors", errors);
 		json_obj_begin(&j, "errors_by_code");
 		for (int i = 0; i < nall; i++)
-			json_u64(&j, bcctl_ckr_name((CK_RV)all[i].rv),
+			json_u64(&j, all[i].rv == RV_OTHER ? "other" :
+				 bcctl_ckr_name((CK_RV)all[i].rv),
 				 all[i].count);
 		json_obj_end(&j);
 		json_obj_end(&j);
@@ -790,7 +807,8 @@ static void report(const struct bench_cfg *cfg, struct child *ch,
 	       nlat ? (double)lat[nlat - 1] / 1000 : 0.0);
 	printf("errors:      %llu\n", (unsigned long long)errors);
 	for (int i = 0; i < nall; i++)
-		printf("  %-32s %llu\n", bcctl_ckr_name((CK_RV)all[i].rv),
+		printf("  %-32s %llu\n", all[i].rv == RV_OTHER ? "other" :
+		       bcctl_ckr_name((CK_RV)all[i].rv),
 		       (unsigned long long)all[i].count);
 }
 

@@ -13,17 +13,29 @@
 enum { CHECK_OK = 0, CHECK_WARN = 1, CHECK_CRIT = 2 };
 
 static const char check_help[] =
-	"Usage: bcctl check [--days N] [--ca FILE] [DEVICE]\n"
+	"Usage: bcctl check [--days N] [--ca FILE] [--max-skew SECONDS]\n"
+	"                   [--chip-time] [DEVICE]\n"
 	"Health check of DEVICE, or of every device, for monitoring\n"
 	"systems.  Prints one line: OK, WARNING or CRITICAL and the reason\n"
 	"(the worst device's).\n"
-	"  --days N   warn when the attestation certificate expires within\n"
-	"             N days (default 14), by the chip's clock\n"
-	"  --ca FILE  CA certificate (default $BCCHIP_CA, else\n"
-	"             /etc/bcchip/ca.pem)\n"
-	"Exit status: 0 healthy; 1 the certificate expires within N days\n"
-	"or the last refresh failed; 2 the chip is unhealthy, cannot be\n"
-	"reached, or its chain does not verify (also: usage errors).\n";
+	"  --days N      warn when the attestation certificate expires\n"
+	"                within N days (default 14)\n"
+	"  --ca FILE     CA certificate (default $BCCHIP_CA, else\n"
+	"                /etc/bcchip/ca.pem)\n"
+	"  --max-skew S  critical when the chip clock is more than S\n"
+	"                seconds off this host's (default 86400)\n"
+	"  --chip-time   judge validity by the chip's clock, not this\n"
+	"                host's, and ignore the skew (test clocks)\n"
+	"Exit status: 0 healthy; 1 the certificate expires within N days,\n"
+	"the last refresh failed or the chip reports itself degraded; 2 the\n"
+	"chip is unhealthy, cannot be reached, its clock is off, or its\n"
+	"chain does not verify (also: usage errors).\n";
+
+struct check_opts {
+	const char *ca;
+	long days, max_skew;
+	bool chip_time;
+};
 
 struct verdict {
 	int level;
@@ -45,13 +57,15 @@ static void worse(struct verdict *v, int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int check_one(const char *device, const char *ca, long days,
+static int check_one(const char *device, const struct check_opts *o,
 		     struct verdict *v, long *left_days)
 {
+	struct bcctl_verified vf;
 	struct bcctl_status st;
 	struct bcctl_chain c;
 	char why[512], flags[128], until[40];
-	int64_t left;
+	int64_t left, skew;
+	time_t now = time(NULL), at;
 	int ret;
 
 	ret = bcctl_status_get(device, &st);
@@ -74,24 +88,39 @@ static int check_one(const char *device, const char *ca, long days,
 		worse(v, CHECK_CRIT, "%s: no attestation status", st.name);
 		return CHECK_CRIT;
 	}
+	/* A chip whose clock is wrong dates its certificates wrongly and
+	 * may look healthy by its own clock. */
+	skew = (int64_t)st.chip_time - (int64_t)now;
+	if (!o->chip_time && (skew > o->max_skew || -skew > o->max_skew)) {
+		worse(v, CHECK_CRIT, "%s: chip clock is %lld s off this "
+		      "host's (more than %ld)", st.name, (long long)skew,
+		      o->max_skew);
+		return CHECK_CRIT;
+	}
 	ret = bcctl_chain_fetch(device, &c, NULL);
 	if (ret) {
 		worse(v, CHECK_CRIT, "%s: cannot fetch the attestation "
 		      "chain: %s", st.name, bcctl_errno_text(ret));
 		return CHECK_CRIT;
 	}
-	ret = bcctl_chain_verify(&c, ca, (time_t)st.chip_time, why,
-				 sizeof(why));
+	at = o->chip_time ? (time_t)st.chip_time : now;
+	ret = bcctl_chain_verify(&c, o->ca, at, &vf, why, sizeof(why));
 	bcctl_chain_free(&c);
+	if (!ret && strcmp(vf.serial, st.serial)) {
+		snprintf(why, sizeof(why), "certificates of chip %s on a "
+			 "device that says it is %s", vf.serial, st.serial);
+		ret = 1;
+	}
 	if (ret) {
 		worse(v, CHECK_CRIT, "%s: attestation chain does not verify: "
 		      "%s", st.name, why);
 		return CHECK_CRIT;
 	}
-	left = (int64_t)st.not_after - (int64_t)st.chip_time;
+	/* The verified certificate's date, not the chip's word for it. */
+	left = (int64_t)vf.not_after - (int64_t)at;
 	*left_days = (long)(left / 86400);
-	bcctl_fmt_time(st.not_after, until, sizeof(until));
-	if (left < (int64_t)days * 86400) {
+	bcctl_fmt_time((uint64_t)vf.not_after, until, sizeof(until));
+	if (left < (int64_t)o->days * 86400) {
 		worse(v, CHECK_WARN, "%s: attestation certificate expires in "
 		      "%ld days (%s)%s", st.name, *left_days, until,
 		      st.failures ? ", refresh failing" : "");
@@ -103,6 +132,11 @@ static int check_one(const char *device, const char *ca, long days,
 		      st.failures, until);
 		return CHECK_WARN;
 	}
+	if (st.health != BCCHIP_HEALTH_OK) {
+		worse(v, CHECK_WARN, "%s: chip reports health %s (%s)",
+		      st.name, bcctl_health_name(st.health), flags);
+		return CHECK_WARN;
+	}
 	return CHECK_OK;
 }
 
@@ -112,16 +146,19 @@ int cmd_check(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "days", required_argument, NULL, 'd' },
 		{ "ca", required_argument, NULL, 'c' },
+		{ "max-skew", required_argument, NULL, 'S' },
+		{ "chip-time", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct verdict v = { CHECK_OK, "" };
+	struct check_opts o = { NULL, 14, 86400, false };
 	const char *ca = NULL;
 	long days = 14, min_left = -1;
 	char **devs = NULL;
 	int c, n, worst = CHECK_OK;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "hd:c:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hd:c:S:T", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(check_help, stdout);
@@ -137,6 +174,16 @@ int cmd_check(int argc, char **argv)
 		case 'c':
 			ca = optarg;
 			break;
+		case 'S':
+			if (bcctl_parse_skew(optarg, &o.max_skew)) {
+				bcctl_err("--max-skew: not a number of "
+					  "seconds: %s", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'T':
+			o.chip_time = true;
+			break;
 		default:
 			fputs(check_help, stderr);
 			return EXIT_USAGE;
@@ -146,7 +193,8 @@ int cmd_check(int argc, char **argv)
 		bcctl_err("check takes at most one DEVICE");
 		return EXIT_USAGE;
 	}
-	ca = bcctl_ca_path(ca);
+	o.ca = bcctl_ca_path(ca);
+	o.days = days;
 	if (optind < argc) {
 		char device[256];
 
@@ -172,7 +220,7 @@ int cmd_check(int argc, char **argv)
 	}
 	for (int i = 0; i < n; i++) {
 		long left = -1;
-		int r = check_one(devs[i], ca, days, &v, &left);
+		int r = check_one(devs[i], &o, &v, &left);
 
 		if (r > worst)
 			worst = r;

@@ -40,6 +40,9 @@ int bcctl_der_long(const unsigned char **p, long *avail, long *out)
 	if (bcctl_der_take(p, avail, V_ASN1_INTEGER, &c, &len) || len < 1 ||
 	    len > 8 || (c[0] & 0x80))
 		return -1;
+	/* DER: no leading zero octet the sign does not need. */
+	if (len > 1 && c[0] == 0 && !(c[1] & 0x80))
+		return -1;
 	for (long i = 0; i < len; i++)
 		v = v << 8 | c[i];
 	*out = (long)v;
@@ -51,9 +54,11 @@ int bcctl_der_bool(const unsigned char **p, long *avail, bool *out)
 	const unsigned char *c;
 	long len;
 
-	if (bcctl_der_take(p, avail, V_ASN1_BOOLEAN, &c, &len) || len != 1)
+	/* DER: TRUE is 0xff, nothing else but 0x00 is FALSE. */
+	if (bcctl_der_take(p, avail, V_ASN1_BOOLEAN, &c, &len) || len != 1 ||
+	    (c[0] != 0 && c[0] != 0xff))
 		return -1;
-	*out = c[0] != 0;
+	*out = c[0] == 0xff;
 	return 0;
 }
 

@@ -29,11 +29,7 @@
 #include "bcctl.h"
 #include "keyref.h"
 
-/* As lib/bc_pkcs11_ext.h declares it; looked up with dlsym so that
- * bcctl still runs (other commands) with a module that lacks it. */
-typedef CK_RV (*bc_attest_key_fn)(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key,
-				  CK_BYTE_PTR nonce, CK_ULONG nonce_len,
-				  CK_BYTE_PTR cert_der, CK_ULONG_PTR cert_len);
+#include "bc_pkcs11_ext.h"
 
 #define OID_KEY_ATTEST "2.25.131368795026701721289478216230416831188.2"
 #define NONCE_LEN 32
@@ -79,11 +75,16 @@ static int parse_stmt(X509 *cert, struct key_stmt *s)
 	    bcctl_der_octets(&p, &avail, s->id, sizeof(s->id), &s->id_len,
 		       V_ASN1_OCTET_STRING) ||
 	    bcctl_der_octets(&p, &avail, s->nonce, sizeof(s->nonce) + 1,
-		       &s->nonce_len, V_ASN1_OCTET_STRING)) {
+		       &s->nonce_len, V_ASN1_OCTET_STRING) || avail) {
 		memset(s, 0, sizeof(*s));
 		return -1;
 	}
 	s->serial[sl] = 0;
+	if (strlen(s->serial) != (size_t)sl) {
+		memset(s, 0, sizeof(*s));
+		return -1;
+	}
+	bcctl_clean_str(s->serial);
 	return 0;
 }
 
@@ -251,11 +252,15 @@ struct attest_opts {
 
 /* Verdict on the certificate; 0 holds, 1 not (@why), -errno unchecked. */
 static int judge(struct bcctl_p11 *p, CK_SESSION_HANDLE h,
-		 CK_OBJECT_HANDLE pub, X509 *cert, const unsigned char *nonce,
+		 CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub, X509 *cert, const unsigned char *nonce,
 		 const struct attest_opts *o, struct key_stmt *s, char *why,
 		 size_t whylen)
 {
+	CK_KEY_TYPE ktype = (CK_KEY_TYPE)-1;
+	struct bcctl_verified vf;
 	struct bcctl_status st;
+	unsigned char *kt;
+	CK_ULONG ktlen = 0;
 	struct bcctl_chain c;
 	EVP_PKEY *pk;
 	time_t at;
@@ -274,18 +279,12 @@ static int judge(struct bcctl_p11 *p, CK_SESSION_HANDLE h,
 		return ret;
 	}
 	at = o->host_time ? time(NULL) : (time_t)st.chip_time;
-	/* The identity certificate is the issuer; the chain check needs
-	 * it vouched for by the CA, whatever the attestation does. */
-	ret = bcctl_chain_verify(&c, o->ca, at, why, whylen);
-	if (!ret) {
-		char sub[256];
-
-		ret = bcctl_cert_issued_by(cert, c.identity, at, sub,
-					   sizeof(sub));
-		if (ret)
-			snprintf(why, whylen, "key attestation certificate: "
-				 "%s", sub);
-	}
+	/* The chain the device shows must hold too: the identity it names
+	 * is the one the statement is checked against. */
+	ret = bcctl_chain_verify(&c, o->ca, at, &vf, why, whylen);
+	if (!ret)
+		ret = bcctl_leaf_verify(cert, c.identity, o->ca, at,
+					BCCTL_LEAF_KEY, &vf, why, whylen);
 	bcctl_chain_free(&c);
 	if (ret)
 		return ret;
@@ -303,9 +302,28 @@ static int judge(struct bcctl_p11 *p, CK_SESSION_HANDLE h,
 			 "nonce (not fresh)");
 		return 1;
 	}
-	if (strcmp(s->serial, st.serial) && st.serial[0]) {
-		snprintf(why, whylen, "the statement names chip %s, not %s",
-			 s->serial, st.serial);
+	/* The module passes handles to the chip as they are: the statement
+	 * is about the key we asked about, or about another. */
+	if (s->handle < 0 || (CK_OBJECT_HANDLE)s->handle != priv) {
+		snprintf(why, whylen, "the statement is about handle %ld, not "
+			 "the key asked about (%lu)", s->handle,
+			 (unsigned long)priv);
+		return 1;
+	}
+	kt = pub != CK_INVALID_HANDLE ?
+	     get_attr(p, h, pub, CKA_KEY_TYPE, &ktlen) : NULL;
+	if (kt && ktlen == sizeof(CK_KEY_TYPE))
+		memcpy(&ktype, kt, sizeof(ktype));
+	free(kt);
+	if (pub != CK_INVALID_HANDLE && ktype != (CK_KEY_TYPE)s->key_type) {
+		snprintf(why, whylen, "the statement is about a key of "
+			 "another type");
+		return 1;
+	}
+	if (strcmp(s->serial, vf.serial) || strcmp(vf.serial, st.serial)) {
+		snprintf(why, whylen, "chip serials differ: statement %s, "
+			 "identity certificate %s, device %s", s->serial,
+			 vf.serial, st.serial);
 		return 1;
 	}
 	pk = pub != CK_INVALID_HANDLE ? token_pubkey(p, h, pub) : NULL;
@@ -331,7 +349,7 @@ static int do_attest(const char *label, const struct attest_opts *o)
 	CK_ULONG n, dlen = 0;
 	struct key_stmt s;
 	struct bcctl_p11 p;
-	bc_attest_key_fn attest;
+	BC_AttestKey_fn attest;
 	X509 *cert = NULL;
 	int pl, ret, v = -1;
 	CK_RV rv;
@@ -342,7 +360,7 @@ static int do_attest(const char *label, const struct attest_opts *o)
 	if (ret)
 		return ret;
 	ret = EXIT_ERR;
-	attest = (bc_attest_key_fn)dlsym(p.dl, "BC_AttestKey");
+	attest = (BC_AttestKey_fn)dlsym(p.dl, "BC_AttestKey");
 	if (!attest) {
 		bcctl_err("the module has no BC_AttestKey");
 		goto close;
@@ -406,9 +424,12 @@ static int do_attest(const char *label, const struct attest_opts *o)
 			goto close;
 		}
 	}
-	v = judge(&p, h, pub, cert, nonce, o, &s, why, sizeof(why));
+	v = judge(&p, h, priv, pub, cert, nonce, o, &s, why, sizeof(why));
 	if (o->pem) {
 		PEM_write_X509(stdout, cert);
+		/* The exit status alone would not say why: stderr does. */
+		if (v)
+			bcctl_err("%s: NOT verified: %s", label, why);
 	} else if (o->json) {
 		struct json j;
 		char hx[520];

@@ -159,6 +159,9 @@ int cmd_list(int argc, char **argv)
 		bc_field_to_str(serial, bi.chip.serial, BCFW_SERIAL_LEN);
 		bc_field_to_str(label, bi.chip.label, BCFW_LABEL_LEN);
 		bc_field_to_str(model, bi.chip.model, BCFW_MODEL_LEN);
+		bcctl_clean_str(serial);
+		bcctl_clean_str(label);
+		bcctl_clean_str(model);
 		snprintf(fw, sizeof(fw), "%u.%u", bi.chip.fw_major,
 			 bi.chip.fw_minor);
 		if (ret)
@@ -189,6 +192,10 @@ static void print_info(const char *device, const struct bc_info *bi,
 	bc_field_to_str(label, c->label, BCFW_LABEL_LEN);
 	bc_field_to_str(model, c->model, BCFW_MODEL_LEN);
 	bc_field_to_str(manuf, c->manufacturer, BCFW_MANUF_LEN);
+	bcctl_clean_str(serial);
+	bcctl_clean_str(label);
+	bcctl_clean_str(model);
+	bcctl_clean_str(manuf);
 	printf("device:        %s\n", device);
 	printf("transport:     %s\n", bi->kind == BC_TRANSPORT_DEV ?
 	       "kernel driver" : "emulator socket");

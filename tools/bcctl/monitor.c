@@ -92,6 +92,32 @@ static void print_event(const struct bcctl_event *ev, void *arg)
 		m->count--;
 }
 
+/* The driver's group overran this reader: events are gone, how many is
+ * not known.  Said, as the chip's own LOST event would be. */
+static void print_overrun(const struct mon *m)
+{
+	struct timespec now;
+	char t[40];
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	bcctl_fmt_time((uint64_t)now.tv_sec, t, sizeof(t));
+	if (m->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_begin(&j, NULL);
+		json_str(&j, "device", "netlink");
+		json_str(&j, "event", "lost");
+		json_u64(&j, "type", BCCHIP_EVENT_LOST);
+		json_time(&j, "time", (uint64_t)now.tv_sec);
+		json_null(&j, "arg0");
+		json_obj_end(&j);
+	} else {
+		printf("%s netlink lost dropped=unknown\n", t);
+		fflush(stdout);
+	}
+}
+
 static int unix_subscribe(const char *device)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -263,11 +289,16 @@ int cmd_monitor(int argc, char **argv)
 			ndev = 0;
 	}
 	/* Emulator sockets, one connection each. */
-	for (int i = 0; i < ndev && nfd < MAX_SOCKS; i++) {
+	for (int i = 0; i < ndev; i++) {
 		int fd;
 
 		if (!bcctl_is_unix(devs[i]))
 			continue;
+		if (nfd == MAX_SOCKS) {
+			bcctl_err("%s: not watched: at most %d emulator "
+				  "sockets", devs[i], MAX_SOCKS);
+			continue;
+		}
 		fd = unix_subscribe(devs[i]);
 		if (fd < 0) {
 			bcctl_err("%s: %s", devs[i], bcctl_errno_text(fd));
@@ -334,6 +365,10 @@ int cmd_monitor(int argc, char **argv)
 		if (nl && pfd[nfd].revents && m.count != 0) {
 			int r = bcctl_nl_read_events(nl, print_event, &m);
 
+			if (r == -ENOBUFS) {
+				print_overrun(&m);
+				continue;
+			}
 			if (r) {
 				bcctl_err("netlink: %s", bcctl_errno_text(r));
 				ret = EXIT_ERR;

@@ -126,6 +126,7 @@ static void get_str(struct nlattr **tb, int a, char *out, size_t cap)
 	out[0] = 0;
 	if (tb[a])
 		snprintf(out, cap, "%s", nla_get_string(tb[a]));
+	bcctl_clean_str(out);
 }
 
 static void parse_status(struct nlattr **tb, struct bcctl_status *st)
@@ -368,6 +369,10 @@ int bcctl_nl_read_events(struct bcctl_nl *nl,
 	if (ret < 0)
 		return nle_errno(ret);
 	ret = nl_recvmsgs_default(nl->sk);
+	/* libnl reports the socket's ENOBUFS (the kernel dropped messages
+	 * this reader was too slow for) as NLE_NOMEM. */
+	if (ret == -NLE_NOMEM)
+		return -ENOBUFS;
 	if (ret < 0 && ret != -NLE_AGAIN)
 		return nle_errno(ret);
 	return 0;

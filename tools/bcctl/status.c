@@ -118,6 +118,9 @@ static int status_frames(const char *device, struct bcctl_status *st)
 		bc_field_to_str(st->serial, bi.chip.serial, BCFW_SERIAL_LEN);
 		bc_field_to_str(st->label, bi.chip.label, BCFW_LABEL_LEN);
 		bc_field_to_str(st->model, bi.chip.model, BCFW_MODEL_LEN);
+		bcctl_clean_str(st->serial);
+		bcctl_clean_str(st->label);
+		bcctl_clean_str(st->model);
 		st->fw_version = (uint32_t)bi.chip.fw_major << 8 |
 				 bi.chip.fw_minor;
 		st->max_sessions = bi.chip.max_sessions;

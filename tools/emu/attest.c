@@ -475,15 +475,31 @@ static uint64_t next_due_locked(void)
 	return t;
 }
 
+/*
+ * Real time between two scheduler passes, at least: a period or a retry
+ * delay shorter than this in real time (a fast clock) would otherwise
+ * keep the scheduler signing and syncing in a loop.
+ */
+#define SCHED_MIN_GAP_NS 10000000LL
+
 static void *scheduler_main(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&att.lock);
 	while (!att.stop) {
-		struct timespec ts;
+		struct timespec ts, now;
+		int64_t due, floor_ns;
 
 		tick_locked();
 		emu_clock_deadline(next_due_locked(), &ts);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		due = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+		floor_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec +
+			   SCHED_MIN_GAP_NS;
+		if (due < floor_ns) {
+			ts.tv_sec = floor_ns / 1000000000LL;
+			ts.tv_nsec = floor_ns % 1000000000LL;
+		}
 		pthread_cond_timedwait(&att.cond, &att.lock, &ts);
 	}
 	pthread_mutex_unlock(&att.lock);

@@ -93,7 +93,8 @@ static int put_file(int dfd, const char *name, const void *buf, size_t len,
 	int fd, ret;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = openat(dfd, tmp,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
 	/* The umask must not widen or narrow what we mean. */
@@ -124,20 +125,39 @@ static int put_bio(int dfd, const char *name, BIO *bio, mode_t mode)
 	return put_file(dfd, name, data, (size_t)n, mode);
 }
 
+/* The CA key is never encrypted: no passphrase, and never a prompt. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
 static EVP_PKEY *read_key(int dfd, const char *dir)
 {
 	EVP_PKEY *k = NULL;
+	struct stat st;
 	BIO *b;
-	int fd = openat(dfd, "ca.key", O_RDONLY | O_CLOEXEC);
+	int fd = openat(dfd, "ca.key", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
 		return NULL;
+	/* A key others could read or replace is not the factory's. */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 077)) {
+		emu_log("%s/ca.key: not a regular file of this user with "
+			"mode 0600\n", dir);
+		close(fd);
+		return NULL;
+	}
 	b = BIO_new_fd(fd, BIO_CLOSE);
 	if (!b) {
 		close(fd);
 		return NULL;
 	}
-	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	k = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
 	BIO_free(b);
 	if (!k)
 		emu_log("%s/ca.key is damaged\n", dir);
@@ -148,7 +168,7 @@ static X509 *read_cert(int dfd)
 {
 	X509 *x = NULL;
 	BIO *b;
-	int fd = openat(dfd, "ca.pem", O_RDONLY | O_CLOEXEC);
+	int fd = openat(dfd, "ca.pem", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
 		return NULL;
@@ -212,7 +232,8 @@ int emu_factory_open(const char *dir, EVP_PKEY **key, X509 **cert)
 		ret = -errno;
 		goto out;
 	}
-	lfd = openat(dfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	lfd = openat(dfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		     0600);
 	if (lfd < 0) {
 		ret = -errno;
 		goto out;
@@ -225,8 +246,12 @@ int emu_factory_open(const char *dir, EVP_PKEY **key, X509 **cert)
 	}
 	*key = read_key(dfd, dir);
 	if (!*key) {
-		if (faccessat(dfd, "ca.key", F_OK, 0) == 0) {
-			/* Never replace a CA: every chip it made trusts it. */
+		/* Never replace a CA: every chip it made trusts it.  A
+		 * ca.pem alone is a CA whose key is elsewhere. */
+		struct stat st;
+
+		if (fstatat(dfd, "ca.key", &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    fstatat(dfd, "ca.pem", &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			ret = -EBADMSG;
 			goto out;
 		}

@@ -15,9 +15,9 @@
 
 /* The key attestation extension (arc .2); the ASN.1 is in the docs. */
 static void statement(struct der *d, struct ks_obj *priv, uint32_t handle,
-		      const uint8_t *nonce, size_t nonce_len)
+		      const struct ks_attr *id, const uint8_t *nonce,
+		      size_t nonce_len)
 {
-	const struct ks_attr *id;
 	uint64_t mech;
 
 	pthread_mutex_lock(&priv->lock);
@@ -33,7 +33,6 @@ static void statement(struct der *d, struct ks_obj *priv, uint32_t handle,
 	der_bool(d, ks_tmpl_bool(&priv->attrs, CKA_NEVER_EXTRACTABLE) == 1);
 	der_bool(d, ks_tmpl_bool(&priv->attrs, CKA_ALWAYS_SENSITIVE) == 1);
 	der_bool(d, priv->token);
-	id = ks_tmpl_find(&priv->attrs, CKA_ID);
 	der_prim(d, 0x04, id ? id->val : NULL, id ? id->len : 0);
 	der_prim(d, 0x04, nonce, nonce_len);
 	der_seq_end(d);
@@ -45,7 +44,9 @@ uint32_t ks_key_attest(const struct ks_caller *c, uint32_t handle,
 		       uint8_t **body, uint32_t *body_len)
 {
 	struct bcfw_cert_list h = { .count = htole32(1) };
-	struct ks_obj *o = NULL, *priv = NULL;
+	struct ks_obj *o = NULL, *priv = NULL, *idsrc;
+	struct ks_attr idcopy = { 0 };
+	const struct ks_attr *id;
 	struct der ext = { 0 }, out = { 0 };
 	uint8_t *cert = NULL;
 	size_t cert_len = 0;
@@ -78,7 +79,26 @@ uint32_t ks_key_attest(const struct ks_caller *c, uint32_t handle,
 		st = KS_CKR(CKR_KEY_FUNCTION_NOT_PERMITTED);
 		goto out;
 	}
-	statement(&ext, priv, handle, nonce, nonce_len);
+	/*
+	 * CKA_ID of the object asked about: through a public handle, a
+	 * client that is not logged in learns nothing of the private key's
+	 * attributes beyond what the statement is for (docs/attestation.md).
+	 */
+	idsrc = o ? o : priv;
+	pthread_mutex_lock(&idsrc->lock);
+	id = ks_tmpl_find(&idsrc->attrs, CKA_ID);
+	if (id) {
+		idcopy.len = id->len;
+		idcopy.val = id->len ? malloc(id->len) : NULL;
+		if (id->len && !idcopy.val)
+			st = BCFW_S_INTERNAL;
+		else if (id->len)
+			memcpy(idcopy.val, id->val, id->len);
+	}
+	pthread_mutex_unlock(&idsrc->lock);
+	if (st)
+		goto out;
+	statement(&ext, priv, handle, id ? &idcopy : NULL, nonce, nonce_len);
 	if (ext.bad) {
 		st = BCFW_S_INTERNAL;
 		goto out;
@@ -97,6 +117,7 @@ uint32_t ks_key_attest(const struct ks_caller *c, uint32_t handle,
 	*body_len = (uint32_t)out.n;
 	out.p = NULL;
 out:
+	free(idcopy.val);
 	free(cert);
 	der_free(&out);
 	der_free(&ext);

@@ -44,6 +44,28 @@ static int sub_fd(const char *sub)
 	return sub[0] ? objects_fd : state_fd;
 }
 
+static bool has_suffix(const char *s, const char *suf);
+
+static void sweep_tmp(int dfd)
+{
+	int dup_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+
+	if (dup_fd < 0)
+		return;
+	d = fdopendir(dup_fd);
+	if (!d) {
+		close(dup_fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && has_suffix(de->d_name, ".tmp") &&
+		    de->d_type != DT_DIR)
+			unlinkat(dfd, de->d_name, 0);
+	closedir(d);
+}
+
 int ks_store_init(const char *state_dir)
 {
 	state_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -55,6 +77,10 @@ int ks_store_init(const char *state_dir)
 			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (objects_fd < 0)
 		return -errno;
+	/* Writes cut short in the state root (identity, attestation
+	 * record): the old files, if any, are whole; objects/ is swept when
+	 * it is read. */
+	sweep_tmp(state_fd);
 	/* The new directory entry itself must survive a power cut. */
 	if (fsync(state_fd))
 		return -errno;

@@ -1113,6 +1113,47 @@ static void test_options(X509 *ca)
 	check(emu_stop(&e) == 0, "stopped cleanly");
 }
 
+static double mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A period far below a real millisecond: refreshes at most every 10 ms
+ * of real time, not as fast as the scheduler can sign. */
+static void test_fast_clock(void)
+{
+	static const char *const extra[] = {
+		"--factory", factory, "--attest-period", "1",
+		"--clock-scale", "1000000000", NULL
+	};
+	struct bcfw_attest_status s1, s2;
+	struct emu e;
+	double t1, t2;
+	unsigned int made;
+	int fd;
+
+	if (emu_start(&e, "fast", extra)) {
+		check(false, "emulator with --attest-period 1 --clock-scale "
+		      "1000000000 starts");
+		return;
+	}
+	fd = conn_open(&e);
+	t1 = mono_s();
+	check(status(fd, &s1), "fast clock: status");
+	usleep(1500000);
+	check(status(fd, &s2), "fast clock: status again");
+	t2 = mono_s();
+	made = le32toh(s2.generation) - le32toh(s1.generation);
+	check(made >= 1 && made <= (unsigned int)((t2 - t1) * 100) + 2,
+	      "fast clock: %u refreshes in %.2f s (at most one per 10 ms)",
+	      made, t2 - t1);
+	close(fd);
+	check(emu_stop(&e) == 0, "fast clock: stopped cleanly");
+}
+
 /* Emulators that start together share one new CA. */
 static void test_factory_race(void)
 {
@@ -1209,6 +1250,7 @@ int main(int argc, char **argv)
 	test_upgrade(&e, ca);
 	emu_stop(&e);
 	test_options(ca);
+	test_fast_clock();
 	test_factory_race();
 	X509_free(ca);
 	return emutest_end();
