@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <sys/types.h>
 #include <time.h>
 #include <linux/bcchip.h>
 
@@ -82,6 +83,11 @@ struct emu_job {
 };
 
 void emu_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* files.c: crash-safe replacement of a state file (0 or -errno) */
+int emu_write_all(int fd, const void *buf, size_t n);
+int emu_replace_file(int dfd, const char *name, const void *buf, size_t len,
+		     mode_t mode);
 
 int emu_state_load(const char *dir, const char *label,
 		   struct emu_identity *id);

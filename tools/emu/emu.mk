@@ -3,7 +3,8 @@
 EMU := $(B)/emu/bcchip-emu
 EMU_SRC := main.c server.c firmware.c sessions.c state.c \
 	store.c token.c attrs.c objects.c keys.c mechs.c crypto.c keymgmt.c \
-	keyops.c clock.c events.c factory.c certs.c attest.c keyattest.c
+	keyops.c clock.c events.c factory.c certs.c attest.c keyattest.c \
+	files.c
 EMU_OBJ := $(EMU_SRC:%.c=$(B)/emu/%.o)
 EMU_TESTS := $(B)/emu/test_emu $(B)/emu/test_keystore $(B)/emu/test_attest
 # Helpers both test programs link (tests/emutest.h).

@@ -68,52 +68,6 @@ static int mkdirs(const char *dir)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Replaces @dir/@name with @len bytes, surviving a power cut. */
-static int put_file(int dfd, const char *name, const void *buf, size_t len,
-		    mode_t mode)
-{
-	char tmp[64];
-	int fd, ret;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	fd = openat(dfd, tmp,
-		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return -errno;
-	/* The umask must not widen or narrow what we mean. */
-	ret = fchmod(fd, mode) ? -errno : 0;
-	if (!ret)
-		ret = write_all(fd, buf, len);
-	if (!ret && fsync(fd))
-		ret = -errno;
-	if (close(fd) && !ret)
-		ret = -errno;
-	if (!ret && renameat(dfd, tmp, dfd, name))
-		ret = -errno;
-	if (ret) {
-		unlinkat(dfd, tmp, 0);
-		return ret;
-	}
-	return fsync(dfd) ? -errno : 0;
-}
-
 /* Writes what @bio holds as @name. */
 static int put_bio(int dfd, const char *name, BIO *bio, mode_t mode)
 {
@@ -122,7 +76,7 @@ static int put_bio(int dfd, const char *name, BIO *bio, mode_t mode)
 
 	if (n <= 0)
 		return -EIO;
-	return put_file(dfd, name, data, (size_t)n, mode);
+	return emu_replace_file(dfd, name, data, (size_t)n, mode);
 }
 
 /* The CA key is never encrypted: no passphrase, and never a prompt. */

@@ -106,56 +106,19 @@ static int load(int dfd, const char *path, struct emu_identity *id)
 	return parse(path, buf, id);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int store(int dfd, const char *dir, const struct emu_identity *id)
 {
 	char text[ID_MAX_BYTES];
-	const char *tmp = ID_FILE ".tmp";
-	int fd, ret, len;
+	int ret, len;
 
 	len = snprintf(text, sizeof(text), "serial=%s\nlabel=%s\n",
 		       id->serial, id->label);
 	if (len < 0 || (size_t)len >= sizeof(text))
 		return -EINVAL;
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	ret = write_all(fd, text, (size_t)len);
-	if (!ret && fsync(fd))
-		ret = -errno;
-	if (close(fd) && !ret)
-		ret = -errno;
+	ret = emu_replace_file(dfd, ID_FILE, text, (size_t)len, 0600);
 	if (ret)
-		goto fail_unlink;
-	if (renameat(dfd, tmp, dfd, ID_FILE)) {
-		ret = -errno;
-		goto fail_unlink;
-	}
-	if (fsync(dfd)) {
-		ret = -errno;
-		goto fail;
-	}
-	return 0;
-fail_unlink:
-	unlinkat(dfd, tmp, 0);
-fail:
-	emu_log("cannot write %s/%s: %s\n", dir, ID_FILE, strerror(-ret));
+		emu_log("cannot write %s/%s: %s\n", dir, ID_FILE,
+			strerror(-ret));
 	return ret;
 }
 

@@ -96,40 +96,20 @@ void ks_store_fini(void)
 	objects_fd = state_fd = -1;
 }
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int ks_store_put(const char *sub, const char *name, const void *buf,
 		 size_t len)
 {
-	int dfd = sub_fd(sub), fd, ret;
+	int dfd = sub_fd(sub), ret;
 	struct store_hdr h = {
 		.magic = htole32(STORE_MAGIC),
 		.version = htole32(STORE_VERSION),
 		.len = htole32((uint32_t)len),
 	};
 	size_t total = sizeof(h) + len + SHA256_DIGEST_LENGTH;
-	char tmp[256];
 	uint8_t *img;
 
 	if (len > STORE_MAX)
 		return -EFBIG;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= sizeof(tmp))
-		return -ENAMETOOLONG;
 	img = malloc(total);
 	if (!img)
 		return -ENOMEM;
@@ -137,26 +117,7 @@ int ks_store_put(const char *sub, const char *name, const void *buf,
 	if (len)
 		memcpy(img + sizeof(h), buf, len);
 	SHA256(img, sizeof(h) + len, img + sizeof(h) + len);
-
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		goto out;
-	}
-	ret = write_all(fd, img, total);
-	if (!ret && fsync(fd))
-		ret = -errno;
-	if (close(fd) && !ret)
-		ret = -errno;
-	if (!ret && renameat(dfd, tmp, dfd, name))
-		ret = -errno;
-	if (ret) {
-		unlinkat(dfd, tmp, 0);
-		goto out;
-	}
-	if (fsync(dfd))
-		ret = -errno;
-out:
+	ret = emu_replace_file(dfd, name, img, total, 0600);
 	OPENSSL_cleanse(img, total);
 	free(img);
 	return ret;
