@@ -402,3 +402,148 @@ bool get_info(int fd, struct bcfw_info *info)
 	resp_free(&r);
 	return ok;
 }
+
+/* ---- request building (key store and attestation tests) ---- */
+
+void b_put(struct b *b, const void *v, size_t n)
+{
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2 + 64;
+		b->p = realloc(b->p, b->cap);
+		if (!b->p)
+			abort();
+	}
+	if (n)
+		memcpy(b->p + b->n, v, n);
+	b->n += n;
+}
+
+void b_u32(struct b *b, uint32_t v)
+{
+	v = htole32(v);
+	b_put(b, &v, 4);
+}
+
+void b_pad8(struct b *b)
+{
+	static const uint8_t z[8];
+
+	b_put(b, z, BCFW_ALIGN8(b->n) - b->n);
+}
+
+void b_free(struct b *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+void a_bytes(struct b *b, uint32_t type, const void *v, size_t len)
+{
+	b_u32(b, type);
+	b_u32(b, (uint32_t)len);
+	b_put(b, v, len);
+	b_pad8(b);
+	b->count++;
+}
+
+void a_ul(struct b *b, uint32_t type, uint64_t v)
+{
+	uint64_t le = htole64(v);
+
+	a_bytes(b, type, &le, 8);
+}
+
+void a_bool(struct b *b, uint32_t type, bool v)
+{
+	uint8_t x = v;
+
+	a_bytes(b, type, &x, 1);
+}
+
+uint32_t le32_at(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+uint32_t call(int fd, uint16_t op, uint32_t session, const void *body,
+		     size_t blen, uint8_t **out, size_t *olen)
+{
+	struct resp r;
+	uint32_t st;
+
+	if (out) {
+		*out = NULL;
+		*olen = 0;
+	}
+	xact(fd, 1, op, session, body, (uint32_t)blen, &r);
+	if (r.err) {
+		resp_free(&r);
+		return NO_ANSWER;
+	}
+	st = r.status;
+	if (out) {
+		*out = malloc(r.blen + 1);
+		if (!*out)
+			abort();
+		memcpy(*out, r.body, r.blen);
+		*olen = r.blen;
+	}
+	resp_free(&r);
+	return st;
+}
+
+uint32_t call_b(int fd, uint16_t op, uint32_t session, struct b *body,
+		       uint8_t **out, size_t *olen)
+{
+	return call(fd, op, session, body ? body->p : NULL, body ? body->n : 0,
+		    out, olen);
+}
+
+uint32_t pin_op(int fd, uint16_t op, uint32_t a, const char *pin)
+{
+	struct b b = { 0 };
+	uint32_t st;
+
+	if (op == BCFW_OP_LOGIN)
+		b_u32(&b, a);
+	b_u32(&b, (uint32_t)strlen(pin));
+	if (op != BCFW_OP_LOGIN)
+		b_u32(&b, 0);
+	b_put(&b, pin, strlen(pin));
+	st = call_b(fd, op, 0, &b, NULL, NULL);
+	b_free(&b);
+	return st;
+}
+
+uint32_t get_attr(int fd, uint32_t h, uint32_t type, uint8_t **v)
+{
+	struct b b = { 0 };
+	uint8_t *out = NULL;
+	size_t n = 0;
+	uint32_t st, len;
+
+	*v = NULL;
+	b_u32(&b, h);
+	b_u32(&b, 1);
+	b_u32(&b, type);
+	st = call_b(fd, BCFW_OP_GET_ATTRIBUTES, 0, &b, &out, &n);
+	b_free(&b);
+	if (st || n < 16 || le32_at(out) != 1 || le32_at(out + 8) != type) {
+		free(out);
+		return st ? st : NO_ANSWER;
+	}
+	len = le32_at(out + 12);
+	if (len < BCFW_ATTR_INVALID) {
+		if (16 + (size_t)len > n) {
+			free(out);
+			return NO_ANSWER;
+		}
+		*v = malloc(len + 1);
+		memcpy(*v, out + 16, len);
+	}
+	free(out);
+	return len;
+}

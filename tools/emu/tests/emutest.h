@@ -87,4 +87,35 @@ void xact(int fd, uint32_t client, uint16_t op, uint32_t session,
 	  const void *body, uint32_t blen, struct resp *r);
 bool get_info(int fd, struct bcfw_info *info);
 
+/*
+ * Request bodies for the key store and attestation tests: a growing
+ * buffer, and attribute TLVs padded as docs/protocol.md says.
+ */
+#define CKR(x)		BCFW_S_CKR(x)
+#define NO_ANSWER	0xdeadbeefu	/* no frame came back */
+
+struct b {
+	uint8_t *p;
+	size_t n, cap;
+	uint32_t count;		/* attributes added */
+};
+
+void b_put(struct b *b, const void *v, size_t n);
+void b_u32(struct b *b, uint32_t v);
+void b_pad8(struct b *b);
+void b_free(struct b *b);
+void a_bytes(struct b *b, uint32_t type, const void *v, size_t len);
+void a_ul(struct b *b, uint32_t type, uint64_t v);
+void a_bool(struct b *b, uint32_t type, bool v);
+uint32_t le32_at(const uint8_t *p);
+/* One request as client 1; *out (malloc'd) gets a successful answer's body. */
+uint32_t call(int fd, uint16_t op, uint32_t session, const void *body,
+	      size_t blen, uint8_t **out, size_t *olen);
+uint32_t call_b(int fd, uint16_t op, uint32_t session, struct b *body,
+		uint8_t **out, size_t *olen);
+/* LOGIN (a = user), INIT_PIN or SET_PIN-style PIN bodies */
+uint32_t pin_op(int fd, uint16_t op, uint32_t a, const char *pin);
+/* one attribute: its length (value in *v, malloc'd), or a status */
+uint32_t get_attr(int fd, uint32_t h, uint32_t type, uint8_t **v);
+
 #endif

@@ -29,140 +29,17 @@
 #include <openssl/x509.h>
 #include <p11-kit/pkcs11.h>
 
-/* ---- request building ---- */
-
-#define CKR(x)		BCFW_S_CKR(x)
-#define NO_ANSWER	0xdeadbeefu
-
-struct b {
-	uint8_t *p;
-	size_t n, cap;
-	uint32_t count;		/* attributes added */
-};
-
-static void b_put(struct b *b, const void *v, size_t n)
-{
-	if (b->n + n > b->cap) {
-		b->cap = (b->n + n) * 2 + 64;
-		b->p = realloc(b->p, b->cap);
-		if (!b->p)
-			abort();
-	}
-	if (n)
-		memcpy(b->p + b->n, v, n);
-	b->n += n;
-}
-
-static void b_u32(struct b *b, uint32_t v)
-{
-	v = htole32(v);
-	b_put(b, &v, 4);
-}
-
-static void b_pad8(struct b *b)
-{
-	static const uint8_t z[8];
-
-	b_put(b, z, BCFW_ALIGN8(b->n) - b->n);
-}
-
-static void b_free(struct b *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-static void a_bytes(struct b *b, uint32_t type, const void *v, size_t len)
-{
-	b_u32(b, type);
-	b_u32(b, (uint32_t)len);
-	b_put(b, v, len);
-	b_pad8(b);
-	b->count++;
-}
-
-static void a_ul(struct b *b, uint32_t type, uint64_t v)
-{
-	uint64_t le = htole64(v);
-
-	a_bytes(b, type, &le, 8);
-}
-
-static void a_bool(struct b *b, uint32_t type, bool v)
-{
-	uint8_t x = v;
-
-	a_bytes(b, type, &x, 1);
-}
+/* ---- request building (the rest: emutest.h) ---- */
 
 static void a_str(struct b *b, uint32_t type, const char *s)
 {
 	a_bytes(b, type, s, strlen(s));
 }
 
-/* One request; *out (malloc'd) gets the body of a successful answer. */
-static uint32_t call(int fd, uint16_t op, uint32_t session, const void *body,
-		     size_t blen, uint8_t **out, size_t *olen)
-{
-	struct resp r;
-	uint32_t st;
-
-	if (out) {
-		*out = NULL;
-		*olen = 0;
-	}
-	xact(fd, 1, op, session, body, (uint32_t)blen, &r);
-	if (r.err) {
-		resp_free(&r);
-		return NO_ANSWER;
-	}
-	st = r.status;
-	if (out) {
-		*out = malloc(r.blen + 1);
-		if (!*out)
-			abort();
-		memcpy(*out, r.body, r.blen);
-		*olen = r.blen;
-	}
-	resp_free(&r);
-	return st;
-}
-
-static uint32_t call_b(int fd, uint16_t op, uint32_t session, struct b *body,
-		       uint8_t **out, size_t *olen)
-{
-	return call(fd, op, session, body ? body->p : NULL, body ? body->n : 0,
-		    out, olen);
-}
-
-static uint32_t le32_at(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
 /* ---- token operations ---- */
 
 static const char so_pin[] = "so-secret-1";
 static const char user_pin[] = "user-1234";
-
-static uint32_t pin_op(int fd, uint16_t op, uint32_t a, const char *pin)
-{
-	struct b b = { 0 };
-	uint32_t st;
-
-	if (op == BCFW_OP_LOGIN)
-		b_u32(&b, a);
-	b_u32(&b, (uint32_t)strlen(pin));
-	if (op != BCFW_OP_LOGIN)
-		b_u32(&b, 0);
-	b_put(&b, pin, strlen(pin));
-	st = call_b(fd, op, 0, &b, NULL, NULL);
-	b_free(&b);
-	return st;
-}
 
 static uint32_t login(int fd, uint32_t user, const char *pin)
 {
@@ -283,35 +160,6 @@ static uint32_t destroy(int fd, uint32_t session, uint32_t h)
  * Reads one attribute: returns its length (value in *v, malloc'd), or
  * BCFW_ATTR_SENSITIVE / BCFW_ATTR_INVALID, or NO_ANSWER-ish statuses.
  */
-static uint32_t get_attr(int fd, uint32_t h, uint32_t type, uint8_t **v)
-{
-	struct b b = { 0 };
-	uint8_t *out = NULL;
-	size_t n = 0;
-	uint32_t st, len;
-
-	*v = NULL;
-	b_u32(&b, h);
-	b_u32(&b, 1);
-	b_u32(&b, type);
-	st = call_b(fd, BCFW_OP_GET_ATTRIBUTES, 0, &b, &out, &n);
-	b_free(&b);
-	if (st || n < 16 || le32_at(out) != 1 || le32_at(out + 8) != type) {
-		free(out);
-		return st ? st : NO_ANSWER;
-	}
-	len = le32_at(out + 12);
-	if (len < BCFW_ATTR_INVALID) {
-		if (16 + (size_t)len > n) {
-			free(out);
-			return NO_ANSWER;
-		}
-		*v = malloc(len + 1);
-		memcpy(*v, out + 16, len);
-	}
-	free(out);
-	return len;
-}
 
 static int get_bool(int fd, uint32_t h, uint32_t type)
 {
