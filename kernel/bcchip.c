@@ -35,6 +35,16 @@ module_param_named(recovery_timeout_ms, bcchip_recovery_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(recovery_timeout_ms,
 		 "A command in flight for longer is aborted, then the chip reset, in ms (default 70000, longer than any firmware operation)");
 
+unsigned int bcchip_max_cmds_per_file = 16;
+module_param_named(max_cmds_per_file, bcchip_max_cmds_per_file, uint, 0444);
+MODULE_PARM_DESC(max_cmds_per_file,
+		 "Most commands one open file may have outstanding, in flight or abandoned (default 16, at most max_cmds_per_uid)");
+
+unsigned int bcchip_max_cmds_per_uid;
+module_param_named(max_cmds_per_uid, bcchip_max_cmds_per_uid, uint, 0444);
+MODULE_PARM_DESC(max_cmds_per_uid,
+		 "Most commands one uid may have outstanding on a chip (0, the default and the most: half of one I/O queue's tags)");
+
 static unsigned int max_vectors;
 module_param(max_vectors, uint, 0444);
 MODULE_PARM_DESC(max_vectors, "Most MSI-X vectors per chip (0: one per queue)");
@@ -272,7 +282,7 @@ static void bcchip_poll_work(struct work_struct *work)
 	unsigned int qid;
 	bool again = false;
 
-	for (qid = 1; qid <= bd->nr_io_queues; qid++)
+	for (qid = 0; qid <= bd->nr_io_queues; qid++)
 		again |= bcchip_queue_poll(&bd->queues[qid]);
 	if (again)
 		queue_delayed_work(system_unbound_wq, &bd->poll_work,
@@ -533,6 +543,7 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	bcchip_events_init(bd);
 	INIT_DELAYED_WORK(&bd->poll_work, bcchip_poll_work);
 	ida_init(&bd->client_ida);
+	bcchip_closing_init(bd);
 	bd->state = BCCHIP_STATE_PROBING;
 	bd->minor = -1;
 	bd->pdev = pci_dev_get(pdev);
@@ -542,6 +553,7 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = bcchip_check_hw(bd);
 	if (ret)
 		goto err_put;
+	bcchip_quota_init(bd);
 	ret = bcchip_hw_disable(bd);
 	if (ret) {
 		dev_err(dev, "chip did not stop: %d\n", ret);
@@ -627,6 +639,9 @@ static void bcchip_remove(struct pci_dev *pdev)
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
 		bcchip_queue_abort_all(&bd->queues[qid], BCCHIP_TAG_HOST_ABORT,
 				       -ENODEV);
+	bcchip_recovery_flush(bd);
+	/* the chip is gone, and the client ids it knew with it */
+	bcchip_closing_stop(bd);
 
 	/* wait for every ioctl and release still using the hardware */
 	down_write(&bd->hw_lock);
@@ -658,6 +673,8 @@ static void bcchip_shutdown(struct pci_dev *pdev)
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
 		bcchip_queue_abort_all(&bd->queues[qid], BCCHIP_TAG_HOST_ABORT,
 				       -ENODEV);
+	bcchip_recovery_flush(bd);
+	bcchip_closing_stop(bd);
 }
 
 static const struct pci_device_id bcchip_ids[] = {

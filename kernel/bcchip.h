@@ -14,11 +14,13 @@
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/semaphore.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include "../uapi/linux/bcchip.h"
@@ -34,6 +36,8 @@
 
 extern unsigned int bcchip_cmd_timeout_ms;
 extern unsigned int bcchip_recovery_timeout_ms;
+extern unsigned int bcchip_max_cmds_per_file;
+extern unsigned int bcchip_max_cmds_per_uid;
 
 /* How long the device has to honour an ABORT before the chip is reset. */
 #define BCCHIP_ABORT_TIMEOUT_MS	2000
@@ -47,7 +51,15 @@ enum bcchip_tag_state {
 	BCCHIP_TAG_INFLIGHT,	/* submitted, a caller waits for it */
 	BCCHIP_TAG_ABANDONED,	/* submitted, the caller gave up waiting */
 	BCCHIP_TAG_DONE,	/* completed, the caller still owns it */
+	/*
+	 * Free, but its buffers not wiped yet: an abandoned command that
+	 * completed in IRQ context.  The next taker wipes it, in process
+	 * context, before use.
+	 */
+	BCCHIP_TAG_DIRTY,
 };
+
+struct bcchip_client;
 
 struct bcchip_tag {
 	u16 cid;
@@ -62,8 +74,17 @@ struct bcchip_tag {
 	/* filled on completion */
 	u16 dev_status;		/* enum bcchip_dev_status, or U16_MAX: host abort */
 	u32 resp_len;
+	/* the file the command is charged to (quota.c); NULL: the driver's */
+	struct bcchip_client *owner;
 	/* recovery (watchdog), under the queue lock */
 	unsigned long submitted;	/* jiffies */
+	/*
+	 * When the device had fetched every entry ahead of this one, so
+	 * that time queued behind other clients' work is not counted
+	 * against the chip; 0 until then.
+	 */
+	unsigned long clock_start;
+	u16 sq_slot;			/* its submission ring entry */
 	unsigned long abort_at;		/* jiffies the ABORT was written */
 	bool abort_sent;
 };
@@ -76,12 +97,18 @@ struct bcchip_queue {
 	u16 qid;
 	u16 depth;		/* ring entries; depth - 1 tags */
 	u16 sq_tail;
+	/*
+	 * The next entry the device fetches, as the SQ_HEAD of its
+	 * completions tells; entries from here to @sq_tail are not fetched.
+	 */
+	u16 sq_head;
 	u16 cq_head;
 	u8 phase;
 	bool dead;
 	bool db_pending;	/* a submitter is ringing the doorbell */
 	u16 db_tail;		/* the tail last written to the doorbell */
 	bool polled;		/* vector shut down (CPUs offline): poll_work reaps */
+	bool reap_more;		/* an interrupt's budget ran out: poll_work reaps */
 	int dead_errno;		/* what callers get while @dead */
 	u64 nr_submitted;
 	u64 nr_doorbells;
@@ -92,8 +119,39 @@ struct bcchip_queue {
 	struct bcchip_cqe *cq;
 	dma_addr_t cq_dma;
 	struct bcchip_tag *tags;
+	u16 *sq_tag;		/* ring entry -> the tag submitted there */
 	u16 nr_tags;
 	wait_queue_head_t tag_wait;
+};
+
+/* What one uid has outstanding on one chip (quota.c). */
+struct bcchip_uid {
+	struct hlist_node node;		/* in bcchip_dev.uids, uid_lock */
+	kuid_t uid;
+	refcount_t ref;			/* its clients */
+	atomic_t outstanding;
+};
+
+/*
+ * A client id the firmware may still know: its file is closed and its
+ * CLIENT_CLOSE not yet confirmed (cdev.c).
+ */
+struct bcchip_closing {
+	struct list_head node;		/* bcchip_dev.closing, closing_lock */
+	u32 id;
+	u32 generation;			/* the firmware knew it in this one */
+};
+
+/* One open file. */
+struct bcchip_client {
+	struct bcchip_dev *bd;
+	u32 id;
+	/* the file, and every command still charged to it */
+	refcount_t ref;
+	atomic_t outstanding;		/* commands in flight or abandoned */
+	bool used;			/* it sent a command: the firmware knows it */
+	struct bcchip_uid *uid;
+	struct bcchip_closing *closing;	/* handed over at release */
 };
 
 /*
@@ -178,8 +236,8 @@ struct bcchip_dev {
 	struct mutex reset_mutex;	/* one reset at a time */
 	struct work_struct reset_work;
 	struct delayed_work watchdog;
-	atomic_t stalled_aborts;	/* aborts since the firmware last answered */
-	unsigned long last_progress;	/* jiffies of its last answer */
+	/* the watchdog's own GET_INFO: the firmware's sign of life */
+	struct work_struct heartbeat_work;
 	/*
 	 * One status query at a time (status.c), taken with a deadline so
 	 * that no reader waits longer than its bound.
@@ -202,6 +260,19 @@ struct bcchip_dev {
 	struct cdev *cdev;
 	struct device *chardev;
 	struct ida client_ida;
+
+	/* per-uid charges of outstanding commands (quota.c) */
+	spinlock_t uid_lock;		/* @uids; taken from IRQ context */
+	struct hlist_head uids[16];
+	wait_queue_head_t quota_wait;	/* a charge was given back */
+	unsigned int max_cmds_per_file;	/* effective limits, set at probe */
+	unsigned int max_cmds_per_uid;
+
+	/* closed files whose CLIENT_CLOSE is not confirmed (cdev.c) */
+	spinlock_t closing_lock;
+	struct list_head closing;
+	bool closing_stopped;		/* removal: no more close work */
+	struct delayed_work close_work;
 
 	u32 hw_version;
 	u32 cap0;
@@ -261,10 +332,19 @@ int bcchip_hw_enable(struct bcchip_dev *bd);
 int bcchip_fetch_info(struct bcchip_dev *bd, struct bcfw_info *info,
 		      unsigned int timeout_ms);
 
+/* quota.c */
+void bcchip_quota_init(struct bcchip_dev *bd);
+int bcchip_quota_attach(struct bcchip_client *client);
+int bcchip_quota_charge(struct bcchip_client *client, bool nonblock,
+			unsigned int timeout_ms);
+void bcchip_quota_release(struct bcchip_client *client);
+void bcchip_client_put(struct bcchip_client *client);
+
 /* reset.c */
 void bcchip_recovery_init(struct bcchip_dev *bd);
 void bcchip_recovery_start(struct bcchip_dev *bd);
 void bcchip_recovery_stop(struct bcchip_dev *bd);
+void bcchip_recovery_flush(struct bcchip_dev *bd);
 void bcchip_schedule_reset(struct bcchip_dev *bd, const char *reason);
 int bcchip_reset(struct bcchip_dev *bd, const char *reason);
 extern const struct pci_error_handlers bcchip_err_handlers;
@@ -312,11 +392,14 @@ void bcchip_queue_abort_all(struct bcchip_queue *q, u16 dev_status,
 void bcchip_queue_wipe(struct bcchip_queue *q);
 unsigned int bcchip_queue_reap(struct bcchip_queue *q);
 bool bcchip_queue_poll(struct bcchip_queue *q);
+void bcchip_queue_reap_later(struct bcchip_queue *q);
 bool bcchip_queue_check_timeouts(struct bcchip_queue *q,
-				 unsigned int timeout_ms, const char **why);
+				 unsigned int timeout_ms, const char **why,
+				 bool *overdue);
 irqreturn_t bcchip_irq(int irq, void *data);
 struct bcchip_tag *bcchip_tag_get(struct bcchip_queue *q, bool intr,
-				  unsigned int timeout_ms);
+				  unsigned int timeout_ms,
+				  struct bcchip_client *owner);
 void bcchip_tag_put(struct bcchip_queue *q, struct bcchip_tag *tag);
 int bcchip_tag_exec(struct bcchip_queue *q, struct bcchip_tag **tagp,
 		    u32 client, unsigned int timeout_ms, bool intr);
@@ -331,6 +414,9 @@ void bcchip_cdev_exit(void);
 int bcchip_cdev_add(struct bcchip_dev *bd);
 void bcchip_cdev_del(struct bcchip_dev *bd);
 void bcchip_cdev_release_minor(struct bcchip_dev *bd);
+void bcchip_closing_init(struct bcchip_dev *bd);
+void bcchip_closing_kick(struct bcchip_dev *bd);
+void bcchip_closing_stop(struct bcchip_dev *bd);
 struct bcchip_dev *bcchip_dev_find(unsigned long *minor, bool next);
 unsigned int bcchip_devs_generation(void);
 

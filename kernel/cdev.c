@@ -5,6 +5,9 @@
  * Every open file is a client of its own: its id is stamped into every
  * command it sends, so the firmware keeps its sessions apart from every
  * other file's, and closing the file tells the firmware to drop them.
+ * Closing never waits for the chip: the CLIENT_CLOSE goes out from a work
+ * item, and the id stays reserved until the firmware confirms it, or a
+ * reset (the generation moved) made the firmware forget every client.
  */
 
 #include <linux/capability.h>
@@ -48,11 +51,6 @@ static struct class bcchip_class = {
 	.name = BCCHIP_DRV_NAME,
 };
 
-struct bcchip_client {
-	struct bcchip_dev *bd;
-	u32 id;
-};
-
 /*
  * The chip with minor *@minor, or with @next the first at or above it
  * (*@minor is updated), with a reference; NULL if there is none.  Removal
@@ -78,7 +76,7 @@ static int bcchip_open(struct inode *inode, struct file *file)
 {
 	struct bcchip_client *client;
 	struct bcchip_dev *bd;
-	int id;
+	int id, ret;
 
 	xa_lock(&bcchip_devs);
 	bd = xa_load(&bcchip_devs, iminor(inode));
@@ -93,50 +91,172 @@ static int bcchip_open(struct inode *inode, struct file *file)
 		bcchip_dev_put(bd);
 		return -ENOMEM;
 	}
+	client->bd = bd;
+	refcount_set(&client->ref, 1);
+	/* taken now, so that closing cannot fail */
+	client->closing = kzalloc(sizeof(*client->closing), GFP_KERNEL);
+	ret = client->closing ? bcchip_quota_attach(client) : -ENOMEM;
+	if (ret)
+		goto err;
 	id = ida_alloc_min(&bd->client_ida, 1, GFP_KERNEL);
 	if (id < 0) {
-		kfree(client);
-		bcchip_dev_put(bd);
-		return id;
+		ret = id;
+		goto err;
 	}
-	client->bd = bd;
 	client->id = id;
 	file->private_data = client;
 	return stream_open(inode, file);
+
+err:
+	bcchip_client_put(client);
+	bcchip_dev_put(bd);
+	return ret;
+}
+
+/*
+ * One closed file's CLIENT_CLOSE.  Returns 0 once the firmware has
+ * forgotten the id (it said so, or a reset made it forget everyone),
+ * -EAGAIN to try again later, -EBUSY when only a reset will do.
+ */
+static int bcchip_close_one(struct bcchip_dev *bd, struct bcchip_closing *c)
+{
+	struct bcfw_hdr hdr = { };
+	u32 len = 0;
+	int ret;
+
+	down_read(&bd->hw_lock);
+	if (bcchip_generation(bd) != c->generation ||
+	    bcchip_get_state(bd) == BCCHIP_STATE_REMOVED) {
+		ret = 0;
+	} else if (bcchip_get_state(bd) != BCCHIP_STATE_LIVE) {
+		ret = -EAGAIN;
+	} else {
+		ret = bcchip_host_cmd(bd, BCFW_OP_CLIENT_CLOSE, c->id, &hdr,
+				      sizeof(hdr), &len, 0);
+		if (!ret && (len < BCFW_HDR_SIZE ||
+			     le32_to_cpu(hdr.status) != BCFW_S_OK)) {
+			dev_warn_ratelimited(bcchip_pdev_dev(bd),
+					     "client %u: CLIENT_CLOSE refused (%u): id reserved until a reset\n",
+					     c->id, le32_to_cpu(hdr.status));
+			ret = -EBUSY;
+		} else if (ret) {
+			/* an abort is not a reset: only a new generation is */
+			ret = bcchip_generation(bd) != c->generation ? 0 : -EAGAIN;
+		}
+	}
+	up_read(&bd->hw_lock);
+	return ret;
+}
+
+#define BCCHIP_CLOSE_RETRY_MS	1000
+
+/*
+ * Sends the closed files' CLIENT_CLOSEs one by one, as long as the chip
+ * answers; what it does not is tried again later, and a reset frees it.
+ */
+static void bcchip_close_work(struct work_struct *work)
+{
+	struct bcchip_dev *bd = container_of(to_delayed_work(work),
+					     struct bcchip_dev, close_work);
+	struct bcchip_closing *c;
+	bool stalled = false;
+	unsigned int n = 0;
+
+	spin_lock(&bd->closing_lock);
+	list_for_each_entry(c, &bd->closing, node)
+		n++;
+	spin_unlock(&bd->closing_lock);
+
+	/*
+	 * Each entry stays listed (debugfs shows it) until it is done: only
+	 * this work and removal, after cancelling it, take entries off.
+	 */
+	while (n--) {
+		int ret = -EAGAIN;
+
+		spin_lock(&bd->closing_lock);
+		c = list_first_entry(&bd->closing, struct bcchip_closing, node);
+		list_move_tail(&c->node, &bd->closing);
+		spin_unlock(&bd->closing_lock);
+
+		/* a chip that did not answer one will not answer the next */
+		if (!stalled || bcchip_generation(bd) != c->generation)
+			ret = bcchip_close_one(bd, c);
+		if (ret) {
+			stalled |= ret == -EAGAIN;
+			continue;
+		}
+		spin_lock(&bd->closing_lock);
+		list_del(&c->node);
+		spin_unlock(&bd->closing_lock);
+		ida_free(&bd->client_ida, c->id);
+		kfree(c);
+	}
+
+	spin_lock(&bd->closing_lock);
+	if (stalled && !bd->closing_stopped)
+		queue_delayed_work(system_unbound_wq, &bd->close_work,
+				   msecs_to_jiffies(BCCHIP_CLOSE_RETRY_MS));
+	spin_unlock(&bd->closing_lock);
+}
+
+void bcchip_closing_init(struct bcchip_dev *bd)
+{
+	spin_lock_init(&bd->closing_lock);
+	INIT_LIST_HEAD(&bd->closing);
+	INIT_DELAYED_WORK(&bd->close_work, bcchip_close_work);
+}
+
+/* Now: a reset happened, or a file was closed. */
+void bcchip_closing_kick(struct bcchip_dev *bd)
+{
+	spin_lock(&bd->closing_lock);
+	if (!bd->closing_stopped && !list_empty(&bd->closing))
+		mod_delayed_work(system_unbound_wq, &bd->close_work, 0);
+	spin_unlock(&bd->closing_lock);
+}
+
+/* Removal, with every queue failed: the ids die with the chip. */
+void bcchip_closing_stop(struct bcchip_dev *bd)
+{
+	struct bcchip_closing *c, *tmp;
+
+	spin_lock(&bd->closing_lock);
+	bd->closing_stopped = true;
+	spin_unlock(&bd->closing_lock);
+	cancel_delayed_work_sync(&bd->close_work);
+	list_for_each_entry_safe(c, tmp, &bd->closing, node) {
+		list_del(&c->node);
+		ida_free(&bd->client_ida, c->id);
+		kfree(c);
+	}
 }
 
 static int bcchip_release(struct inode *inode, struct file *file)
 {
 	struct bcchip_client *client = file->private_data;
 	struct bcchip_dev *bd = client->bd;
-	bool forgotten = true;
-	int ret;
+	struct bcchip_closing *c = client->closing;
 
-	down_read(&bd->hw_lock);
-	if (bcchip_get_state(bd) == BCCHIP_STATE_LIVE) {
-		ret = bcchip_host_cmd(bd, BCFW_OP_CLIENT_CLOSE, client->id,
-				      NULL, 0, NULL, 0);
-		/*
-		 * ECANCELED, EAGAIN: a reset dropped the command, and the
-		 * reset itself made the firmware forget every client.
-		 */
-		if (ret && ret != -ECANCELED && ret != -EAGAIN) {
-			dev_warn_ratelimited(bcchip_pdev_dev(bd),
-					     "client %u: CLIENT_CLOSE failed: %d\n",
-					     client->id, ret);
-			/*
-			 * The firmware may still hold this client's sessions:
-			 * never give its id to another file.  A chip reset
-			 * makes the firmware forget every client anyway.
-			 */
-			forgotten = false;
+	client->closing = NULL;
+	c->id = client->id;
+	c->generation = bcchip_generation(bd);
+	/* the firmware learns of a client from its first command only */
+	if (READ_ONCE(client->used)) {
+		spin_lock(&bd->closing_lock);
+		if (!bd->closing_stopped) {
+			list_add_tail(&c->node, &bd->closing);
+			mod_delayed_work(system_unbound_wq, &bd->close_work, 0);
+			c = NULL;
 		}
+		spin_unlock(&bd->closing_lock);
 	}
-	up_read(&bd->hw_lock);
-
-	if (forgotten)
-		ida_free(&bd->client_ida, client->id);
-	kfree(client);
+	if (c) {
+		ida_free(&bd->client_ida, c->id);
+		kfree(c);
+	}
+	/* its commands still in flight keep the rest until they are done */
+	bcchip_client_put(client);
 	bcchip_dev_put(bd);
 	return 0;
 }
@@ -230,36 +350,37 @@ static int bcchip_check_frame(struct bcchip_dev *bd, struct file *file,
 }
 
 /*
- * Run one command from the driver's copies of the frames.  The caller
- * holds hw_lock for reading; nothing here touches user memory, so a
- * caller whose buffers fault slowly (FUSE, userfaultfd) never holds up a
- * reset or a removal.
+ * Run one command from the driver's copies of the frames, charged to
+ * @client already (the tag takes the charge over, or it is given back).
+ * The caller holds hw_lock for reading; nothing here touches user memory,
+ * so a caller whose buffers fault slowly (FUSE, userfaultfd) never holds
+ * up a reset or a removal.
  */
 static long bcchip_do_cmd(struct bcchip_client *client,
-			  struct bcchip_ioc_cmd *k, const void *req, void *resp)
+			  struct bcchip_ioc_cmd *k, const void *req, void *resp,
+			  unsigned long deadline)
 {
 	struct bcchip_dev *bd = client->bd;
-	unsigned long deadline;
 	struct bcchip_queue *q;
 	struct bcchip_tag *tag;
-	unsigned int timeout_ms;
 	int ret;
 
-	if (k->generation && k->generation != bcchip_generation(bd))
+	if (k->generation && k->generation != bcchip_generation(bd)) {
+		bcchip_quota_release(client);
 		return -ESTALE;
+	}
 
-	/* one budget for waiting for a tag and for the answer */
-	timeout_ms = k->timeout_ms ? k->timeout_ms :
-		     max(1U, READ_ONCE(bcchip_cmd_timeout_ms));
-	deadline = jiffies + msecs_to_jiffies(timeout_ms);
 	q = bcchip_io_queue(bd);
-	tag = bcchip_tag_get(q, true, timeout_ms);
-	if (IS_ERR(tag))
+	tag = bcchip_tag_get(q, true, bcchip_msecs_left(deadline), client);
+	if (IS_ERR(tag)) {
+		bcchip_quota_release(client);
 		return PTR_ERR(tag);
+	}
 
 	tag->req_len = k->req_len;
 	tag->resp_cap = k->resp_len;
 	memcpy(tag->req, req, k->req_len);
+	WRITE_ONCE(client->used, true);
 	ret = bcchip_tag_exec(q, &tag, client->id,
 			      bcchip_msecs_left(deadline), true);
 	/* whatever the chip said while being removed, it is gone now */
@@ -284,6 +405,8 @@ static long bcchip_ioc_cmd(struct bcchip_client *client, struct file *file,
 	struct bcchip_dev *bd = client->bd;
 	struct bcchip_ioc_cmd k;
 	void *req = NULL, *resp = NULL;
+	unsigned int timeout_ms;
+	unsigned long deadline;
 	u32 resp_cap;
 	long ret;
 
@@ -296,6 +419,10 @@ static long bcchip_ioc_cmd(struct bcchip_client *client, struct file *file,
 		return -EINVAL;
 	if (k.req_len < BCFW_HDR_SIZE || k.req_len > bd->max_frame ||
 	    k.resp_len < BCFW_HDR_SIZE)
+		return -EINVAL;
+	/* too short to be met, or so long that it ties a tag up for ever */
+	if (k.timeout_ms && (k.timeout_ms < BCCHIP_CMD_TIMEOUT_MIN_MS ||
+			     k.timeout_ms > BCCHIP_CMD_TIMEOUT_MAX_MS))
 		return -EINVAL;
 	k.resp_len = min(k.resp_len, bd->max_frame);
 	resp_cap = k.resp_len;
@@ -315,10 +442,26 @@ static long bcchip_ioc_cmd(struct bcchip_client *client, struct file *file,
 	if (ret)
 		goto out;
 
-	down_read(&bd->hw_lock);
+	/* one budget for the file's turn, a tag and the answer */
+	timeout_ms = k.timeout_ms ? k.timeout_ms :
+		     clamp(READ_ONCE(bcchip_cmd_timeout_ms),
+			   BCCHIP_CMD_TIMEOUT_MIN_MS, BCCHIP_CMD_TIMEOUT_MAX_MS);
+	deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	/* outside hw_lock: a reset does not wait for callers over a limit */
+	ret = bcchip_quota_charge(client, file->f_flags & O_NONBLOCK,
+				  timeout_ms);
+	if (ret)
+		goto out;
+	ret = down_read_killable(&bd->hw_lock);
+	if (ret) {
+		bcchip_quota_release(client);
+		goto out;
+	}
 	ret = bcchip_state_errno(bd);
 	if (!ret)
-		ret = bcchip_do_cmd(client, &k, req, resp);
+		ret = bcchip_do_cmd(client, &k, req, resp, deadline);
+	else
+		bcchip_quota_release(client);
 	k.generation = bcchip_generation(bd);
 	up_read(&bd->hw_lock);
 

@@ -29,6 +29,7 @@ static const char * const bcchip_tag_names[] = {
 	[BCCHIP_TAG_INFLIGHT]	= "inflight",
 	[BCCHIP_TAG_ABANDONED]	= "abandoned",
 	[BCCHIP_TAG_DONE]	= "done",
+	[BCCHIP_TAG_DIRTY]	= "dirty",
 };
 
 static void bcchip_show_queue(struct seq_file *m, struct bcchip_queue *q)
@@ -37,8 +38,8 @@ static void bcchip_show_queue(struct seq_file *m, struct bcchip_queue *q)
 	unsigned int i;
 
 	spin_lock_irqsave(&q->lock, flags);
-	seq_printf(m, "queue %u: depth %u sq_tail %u cq_head %u phase %u%s%s\n",
-		   q->qid, q->depth, q->sq_tail, q->cq_head, q->phase,
+	seq_printf(m, "queue %u: depth %u sq_head %u sq_tail %u cq_head %u phase %u%s%s\n",
+		   q->qid, q->depth, q->sq_head, q->sq_tail, q->cq_head, q->phase,
 		   q->dead ? " dead" : "", q->polled ? " polled" : "");
 	seq_printf(m, "  submitted %llu doorbells %llu completed %llu aborts %llu\n",
 		   q->nr_submitted, q->nr_doorbells, q->nr_completed,
@@ -46,14 +47,16 @@ static void bcchip_show_queue(struct seq_file *m, struct bcchip_queue *q)
 	for (i = 0; i < q->nr_tags; i++) {
 		struct bcchip_tag *tag = &q->tags[i];
 
-		if (tag->state == BCCHIP_TAG_FREE)
+		if (tag->state == BCCHIP_TAG_FREE ||
+		    tag->state == BCCHIP_TAG_DIRTY)
 			continue;
 		seq_printf(m, "  tag %u: %s", tag->cid,
 			   bcchip_tag_names[tag->state]);
 		if (tag->state == BCCHIP_TAG_INFLIGHT ||
 		    tag->state == BCCHIP_TAG_ABANDONED)
-			seq_printf(m, " for %u ms%s",
-				   jiffies_to_msecs(now - tag->submitted),
+			seq_printf(m, " cid %#x for %u ms%s%s",
+				   tag->cid, jiffies_to_msecs(now - tag->submitted),
+				   tag->clock_start ? "" : " not fetched",
 				   tag->abort_sent ? " abort sent" : "");
 		seq_putc(m, '\n');
 	}
@@ -119,6 +122,37 @@ static int bcchip_rings_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(bcchip_rings);
 
+/*
+ * Who holds what: each uid's outstanding commands against the limits,
+ * and the ids of closed files the firmware has not confirmed forgetting
+ * (reserved: no new file gets them).
+ */
+static int bcchip_clients_show(struct seq_file *m, void *unused)
+{
+	struct bcchip_dev *bd = m->private;
+	struct bcchip_closing *c;
+	struct bcchip_uid *u;
+	unsigned int i;
+
+	seq_printf(m, "limits: per file %u per uid %u\n",
+		   bd->max_cmds_per_file, bd->max_cmds_per_uid);
+	spin_lock_irq(&bd->uid_lock);
+	for (i = 0; i < ARRAY_SIZE(bd->uids); i++)
+		hlist_for_each_entry(u, &bd->uids[i], node)
+			seq_printf(m, "uid %u: files+commands %u outstanding %d\n",
+				   from_kuid(&init_user_ns, u->uid),
+				   refcount_read(&u->ref),
+				   atomic_read(&u->outstanding));
+	spin_unlock_irq(&bd->uid_lock);
+	spin_lock(&bd->closing_lock);
+	list_for_each_entry(c, &bd->closing, node)
+		seq_printf(m, "closing %u generation %u\n", c->id,
+			   c->generation);
+	spin_unlock(&bd->closing_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(bcchip_clients);
+
 static ssize_t bcchip_inject_fatal_write(struct file *file,
 					 const char __user *ubuf,
 					 size_t count, loff_t *ppos)
@@ -160,6 +194,8 @@ void bcchip_debugfs_add(struct bcchip_dev *bd)
 			    &bcchip_rings_fops);
 	debugfs_create_file("inject_fatal", 0200, bd->debugfs, bd,
 			    &bcchip_inject_fatal_fops);
+	debugfs_create_file("clients", 0400, bd->debugfs, bd,
+			    &bcchip_clients_fops);
 }
 
 void bcchip_debugfs_del(struct bcchip_dev *bd)

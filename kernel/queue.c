@@ -5,9 +5,11 @@
  * Every queue owns depth - 1 tags (a full ring holds depth - 1 entries),
  * and every tag owns a request and a response bounce buffer of max_frame
  * bytes allocated at probe, so issuing a command never allocates.  The
- * tag index is the command id.  A tag whose caller stopped waiting (time
- * out, signal) stays busy until the device completes it or the queue is
- * torn down: the device may still write its response buffer.
+ * command id is the tag index with a use count above it, so that a
+ * completion the device posts late or twice never completes the tag's next
+ * command.  A tag whose caller stopped waiting (time out, signal) stays
+ * busy until the device completes it or the queue is torn down: the device
+ * may still write its response buffer.
  */
 
 #include <linux/dma-mapping.h>
@@ -39,7 +41,8 @@ int bcchip_queue_alloc(struct bcchip_dev *bd, u16 qid, u16 depth)
 	q->cq = dmam_alloc_coherent(dev, depth * sizeof(*q->cq), &q->cq_dma,
 				    GFP_KERNEL);
 	q->tags = devm_kcalloc(dev, q->nr_tags, sizeof(*q->tags), GFP_KERNEL);
-	if (!q->sq || !q->cq || !q->tags)
+	q->sq_tag = devm_kcalloc(dev, depth, sizeof(*q->sq_tag), GFP_KERNEL);
+	if (!q->sq || !q->cq || !q->tags || !q->sq_tag)
 		return -ENOMEM;
 
 	for (i = 0; i < q->nr_tags; i++) {
@@ -69,6 +72,7 @@ void bcchip_queue_program(struct bcchip_queue *q)
 	memset(q->sq, 0, q->depth * sizeof(*q->sq));
 	memset(q->cq, 0, q->depth * sizeof(*q->cq));
 	q->sq_tail = 0;
+	q->sq_head = 0;
 	q->cq_head = 0;
 	q->phase = 1;
 	q->dead = false;
@@ -97,12 +101,20 @@ static void bcchip_tag_wipe(struct bcchip_queue *q, struct bcchip_tag *tag)
 	tag->resp_len = 0;
 }
 
-/* Caller holds q->lock. */
+/*
+ * The command of @tag is over: give its charge back.  @state is FREE
+ * (wiped) or DIRTY (to be wiped by the next taker).  Caller holds q->lock.
+ */
 static void bcchip_tag_free_locked(struct bcchip_queue *q,
-				   struct bcchip_tag *tag)
+				   struct bcchip_tag *tag,
+				   enum bcchip_tag_state state)
 {
-	bcchip_tag_wipe(q, tag);
-	tag->state = BCCHIP_TAG_FREE;
+	struct bcchip_client *owner = tag->owner;
+
+	tag->owner = NULL;
+	tag->state = state;
+	if (owner)
+		bcchip_quota_release(owner);
 	wake_up(&q->tag_wait);
 }
 
@@ -132,7 +144,7 @@ void bcchip_queue_abort_all(struct bcchip_queue *q, u16 dev_status,
 			tag->state = BCCHIP_TAG_DONE;
 			complete(&tag->done);
 		} else if (tag->state == BCCHIP_TAG_ABANDONED) {
-			bcchip_tag_free_locked(q, tag);
+			bcchip_tag_free_locked(q, tag, BCCHIP_TAG_DIRTY);
 		}
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
@@ -154,49 +166,88 @@ void bcchip_queue_wipe(struct bcchip_queue *q)
 	}
 }
 
+#define BCCHIP_CID_INDEX_BITS	10
+#define BCCHIP_CID_INDEX(cid)	((cid) & (BIT(BCCHIP_CID_INDEX_BITS) - 1))
+static_assert(BIT(BCCHIP_CID_INDEX_BITS) >= BCCHIP_MAX_DEPTH);
+
+/*
+ * The device has fetched every entry before @sq_head (a completion's
+ * SQ_HEAD): the command now at the head of what is left starts its clock,
+ * since nothing of anybody else's is ahead of it any more.  Caller holds
+ * q->lock.
+ */
+static void bcchip_queue_fetched(struct bcchip_queue *q, u16 sq_head)
+{
+	u16 pending = (q->sq_tail + q->depth - q->sq_head) % q->depth;
+	u16 fetched = (sq_head + q->depth - q->sq_head) % q->depth;
+	unsigned long now = jiffies;
+
+	if (sq_head >= q->depth || fetched > pending) {
+		dev_warn_ratelimited(bcchip_pdev_dev(q->bd),
+				     "queue %u: implausible SQ head %u (head %u tail %u)\n",
+				     q->qid, sq_head, q->sq_head, q->sq_tail);
+		return;
+	}
+	while (fetched--) {
+		struct bcchip_tag *tag = &q->tags[q->sq_tag[q->sq_head]];
+
+		if (tag->sq_slot == q->sq_head && !tag->clock_start)
+			tag->clock_start = now ?: 1;
+		q->sq_head = (q->sq_head + 1) % q->depth;
+	}
+	if (q->sq_head != q->sq_tail) {
+		struct bcchip_tag *tag = &q->tags[q->sq_tag[q->sq_head]];
+
+		if (tag->sq_slot == q->sq_head && !tag->clock_start)
+			tag->clock_start = now ?: 1;
+	}
+}
+
 static void bcchip_complete_one(struct bcchip_queue *q,
 				const struct bcchip_cqe *cqe, u16 status)
 {
 	struct device *dev = bcchip_pdev_dev(q->bd);
 	u16 cid = le16_to_cpu(cqe->cid);
 	u16 sqid = le16_to_cpu(cqe->sq_id);
+	u16 idx = BCCHIP_CID_INDEX(cid);
 	struct bcchip_tag *tag;
 
-	if (cid >= q->nr_tags || sqid != q->qid) {
-		dev_warn_ratelimited(dev, "queue %u: completion for bad cid %u (queue %u)\n",
+	bcchip_queue_fetched(q, le16_to_cpu(cqe->sq_head));
+	if (idx >= q->nr_tags || sqid != q->qid) {
+		dev_warn_ratelimited(dev, "queue %u: completion for bad cid %#x (queue %u)\n",
 				     q->qid, cid, sqid);
 		return;
 	}
-	tag = &q->tags[cid];
-	q->nr_completed++;
-	/* any answer but an abort shows that the chip makes progress */
-	if (BCCHIP_CQE_STATUS(status) != BCCHIP_DS_ABORTED) {
-		atomic_set(&q->bd->stalled_aborts, 0);
-		WRITE_ONCE(q->bd->last_progress, jiffies);
+	tag = &q->tags[idx];
+	if (tag->cid != cid || (tag->state != BCCHIP_TAG_INFLIGHT &&
+				tag->state != BCCHIP_TAG_ABANDONED)) {
+		/* late or duplicate: its command is over, maybe reused */
+		dev_warn_ratelimited(dev, "queue %u: stale completion for cid %#x\n",
+				     q->qid, cid);
+		return;
 	}
-	switch (tag->state) {
-	case BCCHIP_TAG_INFLIGHT:
+	q->nr_completed++;
+	if (tag->state == BCCHIP_TAG_INFLIGHT) {
 		tag->dev_status = BCCHIP_CQE_STATUS(status);
 		tag->resp_len = le32_to_cpu(cqe->resp_len);
 		tag->state = BCCHIP_TAG_DONE;
 		complete(&tag->done);
-		break;
-	case BCCHIP_TAG_ABANDONED:
-		/* its caller timed out; only now may the tag be reused */
-		bcchip_tag_free_locked(q, tag);
-		break;
-	default:
-		dev_warn_ratelimited(dev, "queue %u: completion for idle cid %u\n",
-				     q->qid, cid);
-		break;
+	} else {
+		/* its caller gave up; wiped by the next taker, not here */
+		bcchip_tag_free_locked(q, tag, BCCHIP_TAG_DIRTY);
 	}
 }
 
-/* Reap every completion the device has posted; returns how many. */
+/*
+ * Reap the completions the device has posted, at most a ring's worth:
+ * a device that keeps posting cannot hold a CPU in the interrupt handler
+ * (the poller, kicked, takes the rest).  Returns how many.
+ */
 unsigned int bcchip_queue_reap(struct bcchip_queue *q)
 {
 	unsigned int n = 0;
 	unsigned long flags;
+	bool more = false;
 
 	spin_lock_irqsave(&q->lock, flags);
 	/*
@@ -210,6 +261,10 @@ unsigned int bcchip_queue_reap(struct bcchip_queue *q)
 
 		if ((status & BCCHIP_CQE_PHASE) != q->phase)
 			break;
+		if (n == q->depth) {
+			more = true;
+			break;
+		}
 		/* read the rest of the entry only after its phase */
 		dma_rmb();
 		bcchip_complete_one(q, cqe, status);
@@ -222,6 +277,8 @@ unsigned int bcchip_queue_reap(struct bcchip_queue *q)
 	if (n && !q->dead)
 		bcchip_wr(q->bd, BCCHIP_REG_CQHDBL(q->qid), q->cq_head);
 	spin_unlock_irqrestore(&q->lock, flags);
+	if (more)
+		bcchip_queue_reap_later(q);
 	return n;
 }
 
@@ -236,6 +293,9 @@ bool bcchip_queue_poll(struct bcchip_queue *q)
 	bool busy = false;
 	unsigned int i;
 
+	/* what an interrupt left over (its budget) comes first */
+	if (xchg(&q->reap_more, false))
+		bcchip_queue_reap(q);
 	spin_lock_irqsave(&q->lock, flags);
 	for (i = 0; q->polled && !q->dead && i < q->nr_tags && !busy; i++)
 		busy = q->tags[i].state == BCCHIP_TAG_INFLIGHT ||
@@ -243,7 +303,13 @@ bool bcchip_queue_poll(struct bcchip_queue *q)
 	spin_unlock_irqrestore(&q->lock, flags);
 	if (busy)
 		bcchip_queue_reap(q);
-	return busy;
+	return busy || READ_ONCE(q->reap_more);
+}
+
+void bcchip_queue_reap_later(struct bcchip_queue *q)
+{
+	WRITE_ONCE(q->reap_more, true);
+	bcchip_poll_kick(q->bd);
 }
 
 irqreturn_t bcchip_irq(int irq, void *data)
@@ -257,9 +323,11 @@ irqreturn_t bcchip_irq(int irq, void *data)
 	return n ? IRQ_HANDLED : IRQ_NONE;
 }
 
+/* A clean tag if there is one, else one still to be wiped (@dirty). */
 static bool bcchip_tag_try_get(struct bcchip_queue *q,
-			       struct bcchip_tag **tagp, int *err)
+			       struct bcchip_tag **tagp, bool *dirty, int *err)
 {
+	struct bcchip_tag *found = NULL;
 	unsigned long flags;
 	unsigned int i;
 	bool got = false;
@@ -272,11 +340,17 @@ static bool bcchip_tag_try_get(struct bcchip_queue *q,
 	}
 	for (i = 0; i < q->nr_tags; i++) {
 		if (q->tags[i].state == BCCHIP_TAG_FREE) {
-			q->tags[i].state = BCCHIP_TAG_RESERVED;
-			*tagp = &q->tags[i];
-			got = true;
+			found = &q->tags[i];
 			break;
 		}
+		if (q->tags[i].state == BCCHIP_TAG_DIRTY && !found)
+			found = &q->tags[i];
+	}
+	if (found) {
+		*dirty = found->state == BCCHIP_TAG_DIRTY;
+		found->state = BCCHIP_TAG_RESERVED;
+		*tagp = found;
+		got = true;
 	}
 out:
 	spin_unlock_irqrestore(&q->lock, flags);
@@ -285,25 +359,28 @@ out:
 
 /*
  * Reserve a tag, waiting at most @timeout_ms for one (they may all be
- * held by commands the device has not completed).  Returns an ERR_PTR:
- * the queue's dead_errno (-ENODEV: removed, -EAGAIN: being reset),
- * -ETIMEDOUT, -EINTR.
+ * held by commands the device has not completed).  @owner, if any, has
+ * been charged for the command (bcchip_quota_charge()): the tag gives the
+ * charge back when it is free again.  Returns an ERR_PTR: the queue's
+ * dead_errno (-ENODEV: removed, -EAGAIN: being reset), -ETIMEDOUT, -EINTR.
  */
 struct bcchip_tag *bcchip_tag_get(struct bcchip_queue *q, bool intr,
-				  unsigned int timeout_ms)
+				  unsigned int timeout_ms,
+				  struct bcchip_client *owner)
 {
 	unsigned long timeout = msecs_to_jiffies(timeout_ms);
 	struct bcchip_tag *tag = NULL;
+	bool dirty = false;
 	int err = 0;
 	long ret;
 
 	if (intr)
 		ret = wait_event_interruptible_timeout(q->tag_wait,
-						       bcchip_tag_try_get(q, &tag, &err),
+						       bcchip_tag_try_get(q, &tag, &dirty, &err),
 						       timeout);
 	else
 		ret = wait_event_timeout(q->tag_wait,
-					 bcchip_tag_try_get(q, &tag, &err),
+					 bcchip_tag_try_get(q, &tag, &dirty, &err),
 					 timeout);
 	if (ret < 0)
 		return ERR_PTR(-EINTR);
@@ -311,6 +388,10 @@ struct bcchip_tag *bcchip_tag_get(struct bcchip_queue *q, bool intr,
 		return ERR_PTR(err);
 	if (!tag)
 		return ERR_PTR(-ETIMEDOUT);
+	/* reserved: ours alone, wiped here rather than in an interrupt */
+	if (dirty)
+		bcchip_tag_wipe(q, tag);
+	tag->owner = owner;
 	return tag;
 }
 
@@ -324,8 +405,7 @@ void bcchip_tag_put(struct bcchip_queue *q, struct bcchip_tag *tag)
 	/* ours alone until marked free: wipe it without interrupts off */
 	bcchip_tag_wipe(q, tag);
 	spin_lock_irqsave(&q->lock, flags);
-	tag->state = BCCHIP_TAG_FREE;
-	wake_up(&q->tag_wait);
+	bcchip_tag_free_locked(q, tag, BCCHIP_TAG_FREE);
 	spin_unlock_irqrestore(&q->lock, flags);
 }
 
@@ -394,6 +474,12 @@ int bcchip_tag_exec(struct bcchip_queue *q, struct bcchip_tag **tagp,
 	tag->resp_len = 0;
 	tag->submitted = jiffies;
 	tag->abort_sent = false;
+	/* a new use count: completions of the tag's last command are stale */
+	tag->cid += BIT(BCCHIP_CID_INDEX_BITS);
+	tag->sq_slot = q->sq_tail;
+	q->sq_tag[q->sq_tail] = BCCHIP_CID_INDEX(tag->cid);
+	/* nothing ahead of it: the device may take it now */
+	tag->clock_start = q->sq_head == q->sq_tail ? (jiffies ?: 1) : 0;
 	sqe = &q->sq[q->sq_tail];
 	memset(sqe, 0, sizeof(*sqe));
 	sqe->cid = cpu_to_le16(tag->cid);
@@ -464,38 +550,46 @@ int bcchip_tag_exec(struct bcchip_queue *q, struct bcchip_tag **tagp,
 }
 
 /*
- * The watchdog's look at one queue: commands in flight for longer than
- * @timeout_ms are first looked for in the completion ring (a lost
- * interrupt), then aborted.  An abort the device does not honour, or a
- * second abort while the firmware has answered nothing since the first
- * and for @timeout_ms, means the chip needs a reset: returns true and
- * sets @why.  A firmware that is only busy (every engine held by slow
- * commands) keeps answering something, so it costs the slow commands an
- * abort each, never everyone's sessions.
+ * Whether the chip has had @tag for longer than @limit.  Its clock starts
+ * when the device had fetched everything ahead of it: time spent queued
+ * behind other clients' commands says nothing about the chip's health.
+ */
+static bool bcchip_tag_overdue(const struct bcchip_tag *tag, unsigned long now,
+			       unsigned long limit)
+{
+	return (tag->state == BCCHIP_TAG_INFLIGHT ||
+		tag->state == BCCHIP_TAG_ABANDONED) &&
+	       tag->clock_start && time_after(now, tag->clock_start + limit);
+}
+
+/*
+ * The watchdog's look at one queue: commands the chip has had for longer
+ * than @timeout_ms are first looked for in the completion ring (a lost
+ * interrupt), then aborted, and *@overdue is set, so that the watchdog
+ * asks the firmware for a sign of life of its own (heartbeat): whether
+ * the firmware is alive is never judged by how long users' commands take.
+ * An abort the device does not honour means the device itself is broken:
+ * returns true and sets @why.
  */
 bool bcchip_queue_check_timeouts(struct bcchip_queue *q,
-				 unsigned int timeout_ms, const char **why)
+				 unsigned int timeout_ms, const char **why,
+				 bool *overdue)
 {
 	struct bcchip_dev *bd = q->bd;
 	struct device *dev = bcchip_pdev_dev(bd);
 	unsigned long limit = msecs_to_jiffies(timeout_ms);
 	unsigned long abort_limit = msecs_to_jiffies(BCCHIP_ABORT_TIMEOUT_MS);
 	unsigned long flags, now = jiffies;
-	bool overdue = false, reset = false;
+	bool late = false, reset = false;
 	unsigned int i;
 
 	if (!q->tags)
 		return false;
 	spin_lock_irqsave(&q->lock, flags);
-	for (i = 0; i < q->nr_tags && !overdue; i++) {
-		struct bcchip_tag *tag = &q->tags[i];
-
-		overdue = (tag->state == BCCHIP_TAG_INFLIGHT ||
-			   tag->state == BCCHIP_TAG_ABANDONED) &&
-			  time_after(now, tag->submitted + limit);
-	}
+	for (i = 0; i < q->nr_tags && !late; i++)
+		late = bcchip_tag_overdue(&q->tags[i], now, limit);
 	spin_unlock_irqrestore(&q->lock, flags);
-	if (!overdue)
+	if (!late)
 		return false;
 
 	/* poll first: the completion may be there without its interrupt */
@@ -507,10 +601,9 @@ bool bcchip_queue_check_timeouts(struct bcchip_queue *q,
 	for (i = 0; i < q->nr_tags && !reset && !q->dead; i++) {
 		struct bcchip_tag *tag = &q->tags[i];
 
-		if ((tag->state != BCCHIP_TAG_INFLIGHT &&
-		     tag->state != BCCHIP_TAG_ABANDONED) ||
-		    !time_after(now, tag->submitted + limit))
+		if (!bcchip_tag_overdue(tag, now, limit))
 			continue;
+		*overdue = true;
 		if (tag->abort_sent) {
 			if (time_after(now, tag->abort_at + abort_limit)) {
 				*why = "abort not honoured";
@@ -518,14 +611,9 @@ bool bcchip_queue_check_timeouts(struct bcchip_queue *q,
 			}
 			continue;
 		}
-		if (atomic_inc_return(&bd->stalled_aborts) > 1 &&
-		    time_after(now, READ_ONCE(bd->last_progress) + limit)) {
-			*why = "firmware unresponsive";
-			reset = true;
-		}
-		dev_notice_ratelimited(dev, "queue %u cid %u: no completion after %u ms, aborting\n",
+		dev_notice_ratelimited(dev, "queue %u cid %#x: no completion after %u ms, aborting\n",
 				       q->qid, tag->cid,
-				       jiffies_to_msecs(now - tag->submitted));
+				       jiffies_to_msecs(now - tag->clock_start));
 		tag->abort_sent = true;
 		tag->abort_at = now;
 		q->nr_aborts++;
@@ -563,7 +651,7 @@ int bcchip_host_cmd(struct bcchip_dev *bd, u16 opcode, u32 client,
 	if (!timeout_ms)
 		timeout_ms = max(1U, READ_ONCE(bcchip_cmd_timeout_ms));
 	deadline = jiffies + msecs_to_jiffies(timeout_ms);
-	tag = bcchip_tag_get(q, false, timeout_ms);
+	tag = bcchip_tag_get(q, false, timeout_ms, NULL);
 	if (IS_ERR(tag))
 		return PTR_ERR(tag);
 	hdr = tag->req;

@@ -14,6 +14,7 @@
 
 #include <linux/jiffies.h>
 #include <linux/pci.h>
+#include <linux/slab.h>
 #include <linux/workqueue.h>
 
 #include "bcchip.h"
@@ -58,8 +59,6 @@ static int bcchip_restart(struct bcchip_dev *bd)
 	/* removal, which waits for us, disables the chip for good */
 	ret = bcchip_get_state(bd) == BCCHIP_STATE_RESETTING ?
 	      bcchip_hw_enable(bd) : -ENODEV;
-	atomic_set(&bd->stalled_aborts, 0);
-	WRITE_ONCE(bd->last_progress, jiffies);
 	spin_lock(&bd->state_lock);
 	bd->reset_count++;
 	if (bd->state == BCCHIP_STATE_RESETTING)
@@ -73,6 +72,8 @@ static int bcchip_restart(struct bcchip_dev *bd)
 		dev_notice(dev, "reset done (%s), generation %u\n",
 			   bd->reset_reason, bcchip_generation(bd));
 	bcchip_events_after_reset(bd);
+	/* the firmware forgot every client: closed files' ids are free */
+	bcchip_closing_kick(bd);
 	/*
 	 * Only now may the chip's events come: whatever it raised during
 	 * the reset reaches user space after RESET.  The reset mutex, held
@@ -138,12 +139,45 @@ void bcchip_schedule_reset(struct bcchip_dev *bd, const char *reason)
 	spin_unlock(&bd->state_lock);
 }
 
+/*
+ * The firmware's sign of life, asked when some command is overdue: a
+ * GET_INFO of the driver's own on the admin queue, where only the driver
+ * submits.  No answer within recovery_timeout_ms is the only evidence on
+ * which the firmware is called unresponsive: a user can make their own
+ * commands slow, not this one.
+ */
+static void bcchip_heartbeat_work(struct work_struct *work)
+{
+	struct bcchip_dev *bd = container_of(work, struct bcchip_dev,
+					     heartbeat_work);
+	unsigned int timeout_ms = max(1U, READ_ONCE(bcchip_recovery_timeout_ms));
+	struct bcfw_info *info;
+	int ret = 0;
+	u32 gen;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return;
+	down_read(&bd->hw_lock);
+	gen = bcchip_generation(bd);
+	if (bcchip_get_state(bd) == BCCHIP_STATE_LIVE)
+		ret = bcchip_fetch_info(bd, info, timeout_ms);
+	up_read(&bd->hw_lock);
+	kfree(info);
+	if (ret == -ETIMEDOUT && gen == bcchip_generation(bd)) {
+		dev_notice(bcchip_pdev_dev(bd), "firmware gave no sign of life for %u ms\n",
+			 timeout_ms);
+		bcchip_schedule_reset(bd, "firmware unresponsive");
+	}
+}
+
 static void bcchip_watchdog(struct work_struct *work)
 {
 	struct bcchip_dev *bd = container_of(to_delayed_work(work),
 					     struct bcchip_dev, watchdog);
 	unsigned int qid, timeout_ms;
 	const char *why = NULL;
+	bool overdue = false;
 	u32 csts;
 
 	/* a reset or removal holds it: they are looking after the chip */
@@ -160,11 +194,14 @@ static void bcchip_watchdog(struct work_struct *work)
 	}
 	timeout_ms = max(1U, READ_ONCE(bcchip_recovery_timeout_ms));
 	for (qid = 0; qid <= bd->nr_io_queues && !why; qid++)
-		bcchip_queue_check_timeouts(&bd->queues[qid], timeout_ms, &why);
+		bcchip_queue_check_timeouts(&bd->queues[qid], timeout_ms, &why,
+					    &overdue);
 unlock:
 	up_read(&bd->hw_lock);
 	if (why)
 		bcchip_schedule_reset(bd, why);
+	else if (overdue)
+		queue_work(system_unbound_wq, &bd->heartbeat_work);
 rearm:
 	spin_lock(&bd->state_lock);
 	if (bd->state != BCCHIP_STATE_REMOVED)
@@ -178,8 +215,7 @@ void bcchip_recovery_init(struct bcchip_dev *bd)
 	mutex_init(&bd->reset_mutex);
 	INIT_WORK(&bd->reset_work, bcchip_reset_work);
 	INIT_DELAYED_WORK(&bd->watchdog, bcchip_watchdog);
-	atomic_set(&bd->stalled_aborts, 0);
-	bd->last_progress = jiffies;
+	INIT_WORK(&bd->heartbeat_work, bcchip_heartbeat_work);
 }
 
 void bcchip_recovery_start(struct bcchip_dev *bd)
@@ -196,6 +232,15 @@ void bcchip_recovery_stop(struct bcchip_dev *bd)
 	/* a reset from sysfs or PCI may still be finishing */
 	mutex_lock(&bd->reset_mutex);
 	mutex_unlock(&bd->reset_mutex);
+}
+
+/*
+ * After the queues were failed: a heartbeat still waiting for its answer
+ * has had it (ENODEV), and a REMOVED chip is not reset for its sake.
+ */
+void bcchip_recovery_flush(struct bcchip_dev *bd)
+{
+	cancel_work_sync(&bd->heartbeat_work);
 }
 
 /*

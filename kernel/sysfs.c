@@ -109,6 +109,20 @@ static ssize_t vector_count_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(vector_count);
 
+static ssize_t max_cmds_per_file_show(struct device *dev,
+				      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_bcchip(dev)->max_cmds_per_file);
+}
+static DEVICE_ATTR_RO(max_cmds_per_file);
+
+static ssize_t max_cmds_per_uid_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_bcchip(dev)->max_cmds_per_uid);
+}
+static DEVICE_ATTR_RO(max_cmds_per_uid);
+
 static ssize_t session_limit_show(struct device *dev,
 				  struct device_attribute *attr, char *buf)
 {
@@ -217,6 +231,8 @@ static struct attribute *bcchip_dev_attrs[] = {
 	&dev_attr_queue_count.attr,
 	&dev_attr_queue_depth.attr,
 	&dev_attr_vector_count.attr,
+	&dev_attr_max_cmds_per_file.attr,
+	&dev_attr_max_cmds_per_uid.attr,
 	&dev_attr_session_limit.attr,
 	&dev_attr_sessions_in_use.attr,
 	&dev_attr_health.attr,

@@ -66,11 +66,6 @@ enum bcfw_opcode {
 	BCFW_OP_ECHO		= 0x0002,
 	/* body: struct bcfw_random_req; response body: the random bytes */
 	BCFW_OP_RANDOM		= 0x0003,
-	/*
-	 * Diagnostics: hold one firmware engine for a while, then answer
-	 * like ECHO with an empty body.  body: struct bcfw_sleep_req.
-	 */
-	BCFW_OP_SLEEP		= 0x0004,
 
 	/* body: struct bcfw_session_open_req; resp: bcfw_session_open_resp */
 	BCFW_OP_SESSION_OPEN	= 0x0101,
@@ -154,6 +149,13 @@ enum bcfw_opcode {
 
 	/* Admin: refresh the attestation certificate now.  resp: status. */
 	BCFW_OP_ATTEST_REFRESH	= 0x8001,
+	/*
+	 * Admin, diagnostics: hold one firmware engine for a while, then
+	 * answer like ECHO with an empty body.  body: struct bcfw_sleep_req.
+	 * Admin class because an engine held for a minute is capacity taken
+	 * from every other client.
+	 */
+	BCFW_OP_SLEEP		= 0x8002,
 	/*
 	 * Admin, tests only: set the chip clock.  Refused (BCFW_S_DENIED)
 	 * unless the emulator runs with --test-clock; a real chip has no
@@ -752,9 +754,16 @@ struct bcchip_ioc_cmd {
 	 * if the chip was reset since); out: the current generation
 	 */
 	__u32 generation;
-	__u32 timeout_ms;		/* in: 0 for the driver default */
+	/*
+	 * in: 0 for the driver default, else BCCHIP_CMD_TIMEOUT_MIN_MS to
+	 * BCCHIP_CMD_TIMEOUT_MAX_MS (-EINVAL otherwise)
+	 */
+	__u32 timeout_ms;
 	__u64 reserved[2];		/* in: must be 0 */
 };
+
+#define BCCHIP_CMD_TIMEOUT_MIN_MS	100
+#define BCCHIP_CMD_TIMEOUT_MAX_MS	600000
 
 #define BCCHIP_IOC_MAGIC	0xBC
 #define BCCHIP_IOC_INFO		_IOWR(BCCHIP_IOC_MAGIC, 0x00, struct bcchip_ioc_info)
