@@ -166,7 +166,7 @@ static void bcchip_heartbeat_work(struct work_struct *work)
 	kfree(info);
 	if (ret == -ETIMEDOUT && gen == bcchip_generation(bd)) {
 		dev_notice(bcchip_pdev_dev(bd), "firmware gave no sign of life for %u ms\n",
-			 timeout_ms);
+			   timeout_ms);
 		bcchip_schedule_reset(bd, "firmware unresponsive");
 	}
 }
