@@ -106,10 +106,13 @@ static int bcchip_nl_put_status(struct sk_buff *skb, struct bcchip_dev *bd,
 /*
  * One GET_STATUS message for @bd; asks the firmware first (sleeps).  @cb:
  * a dump's, which is told when the set of chips changed between parts.
+ * Who may have a fresh answer is the requesting socket's business, not the
+ * task's that happens to run the request (@req).
  */
 static int bcchip_nl_status_msg(struct sk_buff *skb, struct bcchip_dev *bd,
 				u32 minor, u32 portid, u32 seq, int flags,
-				struct netlink_callback *cb)
+				struct netlink_callback *cb,
+				const struct sk_buff *req)
 {
 	struct bcchip_status st;
 	void *hdr;
@@ -117,7 +120,8 @@ static int bcchip_nl_status_msg(struct sk_buff *skb, struct bcchip_dev *bd,
 
 	ret = bcchip_status_query(bd, &st, BCCHIP_STATUS_INFO |
 				  BCCHIP_STATUS_ATTEST |
-				  bcchip_status_reader_flags());
+				  (netlink_capable(req, CAP_SYS_ADMIN) ? 0 :
+				   BCCHIP_STATUS_CACHED));
 	if (ret)
 		return ret;
 	hdr = genlmsg_put(skb, portid, seq, &bcchip_nl_family, flags,
@@ -156,7 +160,8 @@ static struct bcchip_dev *bcchip_nl_device(struct genl_info *info, u32 *minor)
 	return bd;
 }
 
-static int bcchip_nl_reply_status(struct genl_info *info,
+static int bcchip_nl_reply_status(const struct sk_buff *req,
+				  struct genl_info *info,
 				  struct bcchip_dev *bd, u32 minor)
 {
 	struct sk_buff *msg;
@@ -166,7 +171,7 @@ static int bcchip_nl_reply_status(struct genl_info *info,
 	if (!msg)
 		return -ENOMEM;
 	ret = bcchip_nl_status_msg(msg, bd, minor, info->snd_portid,
-				   info->snd_seq, 0, NULL);
+				   info->snd_seq, 0, NULL, req);
 	if (ret) {
 		nlmsg_free(msg);
 		return ret;
@@ -183,7 +188,7 @@ static int bcchip_nl_get_status(struct sk_buff *skb, struct genl_info *info)
 	bd = bcchip_nl_device(info, &minor);
 	if (IS_ERR(bd))
 		return PTR_ERR(bd);
-	ret = bcchip_nl_reply_status(info, bd, minor);
+	ret = bcchip_nl_reply_status(skb, info, bd, minor);
 	bcchip_dev_put(bd);
 	return ret;
 }
@@ -200,7 +205,8 @@ static int bcchip_nl_dump_status(struct sk_buff *skb,
 	while ((bd = bcchip_dev_find(&minor, true))) {
 		ret = bcchip_nl_status_msg(skb, bd, minor,
 					   NETLINK_CB(cb->skb).portid,
-					   cb->nlh->nlmsg_seq, NLM_F_MULTI, cb);
+					   cb->nlh->nlmsg_seq, NLM_F_MULTI, cb,
+					   cb->skb);
 		bcchip_dev_put(bd);
 		if (ret)
 			break;
@@ -231,7 +237,7 @@ static int bcchip_nl_refresh(struct sk_buff *skb, struct genl_info *info)
 	ret = bcchip_attest_refresh(bd);
 	if (ret) {
 		NL_SET_ERR_MSG(info->extack, "the chip did not refresh");
-	} else if (bcchip_nl_reply_status(info, bd, minor)) {
+	} else if (bcchip_nl_reply_status(skb, info, bd, minor)) {
 		/* the refresh is done all the same: say so, not an error */
 		NL_SET_ERR_MSG(info->extack,
 			       "refreshed, but the status could not be read");

@@ -14,6 +14,10 @@ SELFTEST_CFLAGS := $(filter-out -std=c11 -Wmissing-prototypes,$(CFLAGS_BASE)) \
 	-std=gnu11 -Wno-unused-function \
 	-isystem $(SELFTEST_KSRC)/tools/testing/selftests -I$(TOP)/selftests
 
+# The isolation test's victim signs through the PKCS#11 library (dlopen).
+$(B)/selftests/bcchip_isolation_test: SELFTEST_CFLAGS += $(shell pkg-config --cflags p11-kit-1)
+$(B)/selftests/bcchip_isolation_test: LDFLAGS_BASE += -ldl
+
 .PHONY: selftests
 all: selftests
 selftests: $(SELFTEST_PROGS)
