@@ -467,6 +467,28 @@ out:
 	return ret;
 }
 
+/*
+ * Every tag owns a request and a response buffer of max_frame bytes, in
+ * coherent memory that the chip holds from probe to removal: refuse
+ * parameters that would pin more than BCCHIP_BOUNCE_LIMIT per chip
+ * rather than take it from the rest of the machine.
+ */
+static int bcchip_check_bounce(struct bcchip_dev *bd)
+{
+	u32 admin_tags = min_t(u32, BCCHIP_ADMIN_DEPTH,
+			       BCCHIP_CAP0_MQES(bd->cap0)) - 1;
+	u64 tags = admin_tags + (u64)bd->nr_io_queues * (bd->io_depth - 1);
+
+	bd->bounce_bytes = tags * 2 * bd->max_frame;
+	if (bd->bounce_bytes <= BCCHIP_BOUNCE_LIMIT)
+		return 0;
+	dev_err(bcchip_pdev_dev(bd),
+		"%u I/O queues of %u entries with %u-byte frames need %llu MiB of bounce buffers, more than %u MiB: lower io_queue_depth or max_io_queues\n",
+		bd->nr_io_queues, bd->io_depth, bd->max_frame,
+		bd->bounce_bytes >> 20, BCCHIP_BOUNCE_LIMIT >> 20);
+	return -E2BIG;
+}
+
 static int bcchip_check_hw(struct bcchip_dev *bd)
 {
 	struct device *dev = bcchip_pdev_dev(bd);
@@ -501,7 +523,7 @@ static int bcchip_check_hw(struct bcchip_dev *bd)
 	bd->nr_io_queues = clamp(bd->nr_io_queues, 1U,
 				 clamp(max_io_queues, 1U, BCCHIP_MAX_QUEUES - 1));
 	bd->io_depth = clamp(io_queue_depth, 2U, min(mqes, BCCHIP_MAX_DEPTH));
-	return 0;
+	return bcchip_check_bounce(bd);
 }
 
 static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -690,6 +712,7 @@ static struct pci_driver bcchip_driver = {
 	.remove		= bcchip_remove,
 	.shutdown	= bcchip_shutdown,
 	.err_handler	= &bcchip_err_handlers,
+	.driver.pm	= pm_sleep_ptr(&bcchip_pm_ops),
 };
 
 static int __init bcchip_init(void)

@@ -33,6 +33,8 @@
 #define BCCHIP_MAX_DEPTH	1024U
 #define BCCHIP_MAX_FRAME_LIMIT	SZ_1M
 #define BCCHIP_MAX_MINORS	256
+/* the most coherent bounce memory one chip may pin (bcchip.c) */
+#define BCCHIP_BOUNCE_LIMIT	SZ_64M
 
 extern unsigned int bcchip_cmd_timeout_ms;
 extern unsigned int bcchip_recovery_timeout_ms;
@@ -238,6 +240,7 @@ struct bcchip_dev {
 	struct delayed_work watchdog;
 	/* the watchdog's own GET_INFO: the firmware's sign of life */
 	struct work_struct heartbeat_work;
+	bool pm_quiesced;		/* suspended: resume restarts it */
 	/*
 	 * One status query at a time (status.c), taken with a deadline so
 	 * that no reader waits longer than its bound.
@@ -277,6 +280,7 @@ struct bcchip_dev {
 	u32 hw_version;
 	u32 cap0;
 	u32 max_frame;
+	u64 bounce_bytes;		/* its tags' frame buffers, in all */
 	unsigned int ready_timeout_ms;
 
 	struct bcchip_queue queues[BCCHIP_MAX_QUEUES];
@@ -348,6 +352,7 @@ void bcchip_recovery_flush(struct bcchip_dev *bd);
 void bcchip_schedule_reset(struct bcchip_dev *bd, const char *reason);
 int bcchip_reset(struct bcchip_dev *bd, const char *reason);
 extern const struct pci_error_handlers bcchip_err_handlers;
+extern const struct dev_pm_ops bcchip_pm_ops;
 
 /* events.c */
 void bcchip_events_init(struct bcchip_dev *bd);

@@ -115,6 +115,8 @@ static int bcchip_rings_show(struct seq_file *m, void *unused)
 	seq_printf(m, "state %d generation %u csts %#x vectors %u\n",
 		   bcchip_get_state(bd), bcchip_generation(bd), csts,
 		   bd->nr_vecs);
+	seq_printf(m, "bounce buffers %llu bytes (limit %u)\n",
+		   bd->bounce_bytes, BCCHIP_BOUNCE_LIMIT);
 	bcchip_show_evq(m, bd);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
 		bcchip_show_queue(m, &bd->queues[qid]);

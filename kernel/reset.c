@@ -14,6 +14,7 @@
 
 #include <linux/jiffies.h>
 #include <linux/pci.h>
+#include <linux/pm.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
@@ -329,6 +330,46 @@ static void bcchip_resume(struct pci_dev *pdev)
 		dev_info(&pdev->dev, "recovered from a PCI error, state %d\n",
 			 bcchip_get_state(bd));
 }
+
+/*
+ * System sleep and hibernation: the chip loses what it held in RAM, so
+ * suspend quiesces it as a reset's first half does, and resume restarts
+ * it as a reset does, with a new generation: sessions are invalidated the
+ * same documented way (ESTALE, then a new login), open files survive.
+ * The PCI core saves and restores config space around the two.
+ */
+static int bcchip_pm_suspend(struct device *dev)
+{
+	struct bcchip_dev *bd = dev_get_drvdata(dev);
+
+	if (!bd)
+		return 0;
+	mutex_lock(&bd->reset_mutex);
+	if (bcchip_begin_reset(bd, "system sleep")) {
+		bcchip_quiesce(bd, true);
+		bd->pm_quiesced = true;
+	}
+	mutex_unlock(&bd->reset_mutex);
+	return 0;
+}
+
+static int bcchip_pm_resume(struct device *dev)
+{
+	struct bcchip_dev *bd = dev_get_drvdata(dev);
+
+	if (!bd)
+		return 0;
+	mutex_lock(&bd->reset_mutex);
+	if (bd->pm_quiesced &&
+	    bcchip_get_state(bd) == BCCHIP_STATE_RESETTING)
+		bcchip_restart(bd);
+	bd->pm_quiesced = false;
+	mutex_unlock(&bd->reset_mutex);
+	/* a failed restart leaves it DEAD, for a sysfs reset to revive */
+	return 0;
+}
+
+DEFINE_SIMPLE_DEV_PM_OPS(bcchip_pm_ops, bcchip_pm_suspend, bcchip_pm_resume);
 
 const struct pci_error_handlers bcchip_err_handlers = {
 	.error_detected	= bcchip_error_detected,

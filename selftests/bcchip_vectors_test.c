@@ -138,4 +138,47 @@ TEST_F_TIMEOUT(mod, one_vector_per_queue, 60)
 	load_and_use(_metadata, "", 0);
 }
 
+static void kmsg(const char *line)
+{
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, line, strlen(line)) < 0)
+		perror("/dev/kmsg");
+	close(fd);
+}
+
+/*
+ * Legal parameters whose bounce buffers (two frames per tag) would pin
+ * more than the driver's bound are refused with a message, not taken from
+ * the machine: 2 queues x 1023 tags x 64 KiB is 128 MiB > 64 MiB.  The
+ * limits then follow the queue depth (half a queue per uid).
+ */
+TEST_F_TIMEOUT(mod, bounce_memory_bound, 60)
+{
+	long per_uid;
+	int fd;
+
+	kmsg("@@BCCHIP-EXPECT-BEGIN\n");
+	ASSERT_EQ(0, reload("io_queue_depth=1024 max_io_queues=2"));
+	sleep(1);
+	kmsg("@@BCCHIP-EXPECT-END\n");
+	EXPECT_NE(0, access("/dev/bcchip0", F_OK));
+	ASSERT_EQ(0, reload("io_queue_depth=256 max_io_queues=2"));
+	fd = bt_wait_open("/dev/bcchip0", 10);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, bt_wait_echo(fd, 10));
+	close(fd);
+	per_uid = bt_attr_num(0, "max_cmds_per_uid");
+	EXPECT_EQ(127, per_uid);
+	EXPECT_EQ(16, bt_attr_num(0, "max_cmds_per_file"));
+	ASSERT_EQ(0, reload("max_cmds_per_uid=4 max_cmds_per_file=9"));
+	EXPECT_EQ(4, bt_attr_num(0, "max_cmds_per_uid"));
+	/* a file never gets more than its uid */
+	EXPECT_EQ(4, bt_attr_num(0, "max_cmds_per_file"));
+	ASSERT_EQ(0, reload(""));
+	EXPECT_EQ(15, bt_attr_num(0, "max_cmds_per_uid"));
+}
+
 TEST_HARNESS_MAIN
