@@ -146,8 +146,45 @@ typedef struct BcCmd {
 typedef struct BcDone {
     uint32_t resp_len;
     uint16_t cid;
+    uint16_t sq_id;     /* the queue's own, except for an injected fault */
     uint16_t status;
 } BcDone;
+
+/*
+ * x-fault: the device misbehaves on purpose, so that the guest driver's
+ * defences against a broken or hostile device can be tested.
+ */
+typedef enum BcFault {
+    BC_FAULT_OFF,
+    BC_FAULT_DUP,       /* every completion posted twice */
+    BC_FAULT_LATE,      /* the queue's previous completion again, before each */
+    BC_FAULT_BADCID,    /* before each: a CID no queue has, a wrong SQ_ID */
+    BC_FAULT_BADLEN,    /* RESP_LEN beyond RESP_CAP, or beyond MAXFRAME */
+    BC_FAULT__MAX,
+} BcFault;
+
+static const char *const bc_fault_names[BC_FAULT__MAX] = {
+    [BC_FAULT_OFF] = "off",
+    [BC_FAULT_DUP] = "dup",
+    [BC_FAULT_LATE] = "late",
+    [BC_FAULT_BADCID] = "badcid",
+    [BC_FAULT_BADLEN] = "badlen",
+};
+
+/* The CID of BC_FAULT_BADCID: beyond any queue's size */
+#define BC_FAULT_CID    0xffff
+
+/* What a DMA transfer or an interrupt message of the device came to. */
+typedef enum BcDmaResult {
+    BC_DMA_OK,
+    BC_DMA_FAILED,
+    /*
+     * The device was reset or unplugged by the transfer itself (a guest
+     * can aim DMA and MSI-X messages at config space through MMCFG):
+     * queues, commands and completions the caller held are gone.
+     */
+    BC_DMA_RESET,
+} BcDmaResult;
 
 typedef struct BcQueue {
     /* Registers as the host wrote them. */
@@ -165,6 +202,15 @@ typedef struct BcQueue {
     GHashTable *inflight;   /* cid -> BcCmd *, sent to the firmware */
     GQueue done;            /* BcDone *, waiting for room in the CQ */
     bool notify;            /* completions written since the last MSI-X */
+
+    /*
+     * ABORTs for entries published but not fetched yet: cid -> the value
+     * of `fetched` at which the abort expires, the SQ tail when it came.
+     */
+    GHashTable *aborts;
+    uint32_t fetched;       /* entries fetched since the queue was enabled */
+    BcDone last;            /* the last real completion, for x-fault=late */
+    bool has_last;
 } BcQueue;
 
 /* An event waiting for room in the event ring. */
@@ -203,6 +249,16 @@ struct BcchipState {
     BcEventQueue eq;
     GHashTable *tags;       /* tag -> BcCmd * (owned by its queue) */
     uint32_t next_tag;
+
+    /*
+     * Bumped whenever queues or commands are dropped (disable, queue drop,
+     * reset, unplug): code that did a DMA or raised an interrupt compares
+     * it before and after, and drops what it was holding if it moved.
+     */
+    uint32_t gen;
+    bool unrealized;
+    bool flr_pending;       /* an FLR written by our own DMA, not done yet */
+    BcFault fault;
 
     /*
      * Nonzero while the device itself is doing DMA or signalling an
