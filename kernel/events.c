@@ -107,11 +107,15 @@ static void bcchip_event_log(struct bcchip_dev *bd,
 	}
 }
 
-/* Deliver everything in the ring; process context. */
+/*
+ * Deliver what is in the ring, at most a ring's worth: a chip that keeps
+ * posting events gets the rest delivered by the work queued again, behind
+ * whatever else (a reset) waits for the workqueue.  Process context.
+ */
 static void bcchip_events_drain(struct bcchip_dev *bd)
 {
 	struct bcchip_event batch[BCCHIP_EVQ_BATCH];
-	unsigned int i, n;
+	unsigned int i, n, total = 0;
 
 	mutex_lock(&bd->evq.send_lock);
 	do {
@@ -120,8 +124,11 @@ static void bcchip_events_drain(struct bcchip_dev *bd)
 			bcchip_event_log(bd, &batch[i]);
 			bcchip_netlink_event(bd, &batch[i]);
 		}
-	} while (n == ARRAY_SIZE(batch));
+		total += n;
+	} while (n == ARRAY_SIZE(batch) && total < bd->evq.depth);
 	mutex_unlock(&bd->evq.send_lock);
+	if (n == ARRAY_SIZE(batch))
+		queue_work(system_wq, &bd->evq.work);
 }
 
 static void bcchip_events_work(struct work_struct *work)
