@@ -43,6 +43,8 @@ extern unsigned int bcchip_max_cmds_per_uid;
 
 /* How long the device has to honour an ABORT before the chip is reset. */
 #define BCCHIP_ABORT_TIMEOUT_MS	2000
+/* How long AER recovery may take before the driver restarts the chip. */
+#define BCCHIP_AER_TIMEOUT_MS	30000
 /* How often the watchdog looks at the chip and its commands. */
 #define BCCHIP_WATCHDOG_MS	1000
 
@@ -241,6 +243,9 @@ struct bcchip_dev {
 	/* the watchdog's own GET_INFO: the firmware's sign of life */
 	struct work_struct heartbeat_work;
 	bool pm_quiesced;		/* suspended: resume restarts it */
+	/* AER quiesced it: slot_reset, or else aer_work, restarts it */
+	bool aer_pending;
+	struct delayed_work aer_work;
 	/*
 	 * One status query at a time (status.c), taken with a deadline so
 	 * that no reader waits longer than its bound.

@@ -211,12 +211,15 @@ rearm:
 	spin_unlock(&bd->state_lock);
 }
 
+static void bcchip_aer_work(struct work_struct *work);
+
 void bcchip_recovery_init(struct bcchip_dev *bd)
 {
 	mutex_init(&bd->reset_mutex);
 	INIT_WORK(&bd->reset_work, bcchip_reset_work);
 	INIT_DELAYED_WORK(&bd->watchdog, bcchip_watchdog);
 	INIT_WORK(&bd->heartbeat_work, bcchip_heartbeat_work);
+	INIT_DELAYED_WORK(&bd->aer_work, bcchip_aer_work);
 }
 
 void bcchip_recovery_start(struct bcchip_dev *bd)
@@ -230,6 +233,7 @@ void bcchip_recovery_stop(struct bcchip_dev *bd)
 {
 	cancel_delayed_work_sync(&bd->watchdog);
 	cancel_work_sync(&bd->reset_work);
+	cancel_delayed_work_sync(&bd->aer_work);
 	/* a reset from sysfs or PCI may still be finishing */
 	mutex_lock(&bd->reset_mutex);
 	mutex_unlock(&bd->reset_mutex);
@@ -299,10 +303,39 @@ static pci_ers_result_t bcchip_error_detected(struct pci_dev *pdev,
 		return PCI_ERS_RESULT_DISCONNECT;
 	}
 	/* the link may be down: do not touch the registers */
-	if (bcchip_begin_reset(bd, "PCI error"))
+	if (bcchip_begin_reset(bd, "PCI error")) {
 		bcchip_quiesce(bd, state == pci_channel_io_normal);
+		/* if the PCI core never comes back with slot_reset */
+		bd->aer_pending = true;
+		queue_delayed_work(system_unbound_wq, &bd->aer_work,
+				   msecs_to_jiffies(BCCHIP_AER_TIMEOUT_MS));
+	}
 	mutex_unlock(&bd->reset_mutex);
 	return PCI_ERS_RESULT_NEED_RESET;
+}
+
+/*
+ * The PCI core's recovery gave up without a slot_reset (another driver
+ * on the link refused, the link did not come back): the chip must not
+ * stay RESETTING for ever.  Restart it as a reset would; if it does not
+ * answer, it goes DEAD, which a sysfs reset or removal can deal with.
+ */
+static void bcchip_aer_work(struct work_struct *work)
+{
+	struct bcchip_dev *bd = container_of(to_delayed_work(work),
+					     struct bcchip_dev, aer_work);
+
+	mutex_lock(&bd->reset_mutex);
+	if (bd->aer_pending &&
+	    bcchip_get_state(bd) == BCCHIP_STATE_RESETTING) {
+		dev_warn(bcchip_pdev_dev(bd), "PCI error recovery did not finish in %u ms: restarting the chip\n",
+			 BCCHIP_AER_TIMEOUT_MS);
+		pci_restore_state(bd->pdev);
+		pci_save_state(bd->pdev);
+		bcchip_restart(bd);
+	}
+	bd->aer_pending = false;
+	mutex_unlock(&bd->reset_mutex);
 }
 
 static pci_ers_result_t bcchip_slot_reset(struct pci_dev *pdev)
@@ -316,6 +349,7 @@ static pci_ers_result_t bcchip_slot_reset(struct pci_dev *pdev)
 	pci_restore_state(pdev);
 	pci_save_state(pdev);
 	mutex_lock(&bd->reset_mutex);
+	bd->aer_pending = false;
 	if (bcchip_get_state(bd) == BCCHIP_STATE_RESETTING)
 		ret = bcchip_restart(bd);
 	mutex_unlock(&bd->reset_mutex);

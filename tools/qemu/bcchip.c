@@ -289,26 +289,53 @@ static void bc_schedule(BcchipState *s)
     qemu_bh_schedule(s->bh);
 }
 
-static MemTxResult bc_dma_read(BcchipState *s, uint64_t addr, void *buf,
-                               uint32_t len)
+/*
+ * Our own DMA and MSI-X writes can reach our config space (through the
+ * MMCFG window): an FLR they set is held back by bc_config_write and
+ * carried out here, once the outermost transfer is over, so that no
+ * transfer is ever cut in two by a reset.
+ */
+static void bc_busy_end(BcchipState *s)
 {
-    MemTxResult r;
-
-    s->busy++;
-    r = pci_dma_read(PCI_DEVICE(s), addr, buf, len);
-    s->busy--;
-    return r;
+    if (--s->busy == 0 && s->flr_pending) {
+        s->flr_pending = false;
+        if (!s->unrealized) {
+            pci_device_reset(PCI_DEVICE(s));
+        }
+    }
 }
 
-static MemTxResult bc_dma_write(BcchipState *s, uint64_t addr,
-                                const void *buf, uint32_t len)
+/*
+ * The transfer may have reset the device (a held-back FLR, above) or even
+ * unplugged it (a root port's slot powered off through MMCFG): then
+ * BC_DMA_RESET, and the caller must let go of everything it held.
+ */
+static BcDmaResult bc_dma(BcchipState *s, uint64_t addr, void *buf,
+                          uint32_t len, DMADirection dir)
 {
+    uint32_t gen = s->gen;
     MemTxResult r;
 
     s->busy++;
-    r = pci_dma_write(PCI_DEVICE(s), addr, buf, len);
-    s->busy--;
-    return r;
+    r = pci_dma_rw(PCI_DEVICE(s), addr, buf, len, dir,
+                   MEMTXATTRS_UNSPECIFIED);
+    bc_busy_end(s);
+    if (s->gen != gen) {
+        return BC_DMA_RESET;
+    }
+    return r == MEMTX_OK ? BC_DMA_OK : BC_DMA_FAILED;
+}
+
+static BcDmaResult bc_dma_read(BcchipState *s, uint64_t addr, void *buf,
+                               uint32_t len)
+{
+    return bc_dma(s, addr, buf, len, DMA_DIRECTION_TO_DEVICE);
+}
+
+static BcDmaResult bc_dma_write(BcchipState *s, uint64_t addr,
+                                const void *buf, uint32_t len)
+{
+    return bc_dma(s, addr, (void *)buf, len, DMA_DIRECTION_FROM_DEVICE);
 }
 
 static bool bc_msix_entry_masked(PCIDevice *pdev, unsigned v)
@@ -330,7 +357,7 @@ static void bc_notify(BcchipState *s, unsigned vector)
     PCIDevice *pdev = PCI_DEVICE(s);
     unsigned v = vector, granted = 0;
 
-    if (!msix_enabled(pdev)) {
+    if (s->unrealized || !msix_enabled(pdev)) {
         return;
     }
     if (bc_msix_entry_masked(pdev, vector)) {
@@ -341,9 +368,10 @@ static void bc_notify(BcchipState *s, unsigned vector)
             v = vector % granted;
         }
     }
+    /* the message is a DMA write too: it may reset or unplug us */
     s->busy++;
     msix_notify(pdev, v);
-    s->busy--;
+    bc_busy_end(s);
 }
 
 static void bc_fatal(BcchipState *s, const char *why)
@@ -437,47 +465,94 @@ static void bc_tx_envelope(BcchipState *s, uint16_t type, uint32_t client,
 
 /* ---- completions ---- */
 
+static void bc_push_done(BcQueue *bq, const BcDone *src)
+{
+    g_queue_push_tail(&bq->done, g_memdup2(src, sizeof(*src)));
+}
+
+/*
+ * Queues a completion for the CQ.  Injected faults (x-fault) join the
+ * same queue, so that they wait for CQ room and get their phase and
+ * SQ_HEAD like any completion: they look like real device output.
+ */
 static void bc_complete(BcchipState *s, unsigned q, uint16_t cid,
                         uint16_t status, uint32_t resp_len)
 {
-    BcDone *d = g_new(BcDone, 1);
+    BcQueue *bq = &s->q[q];
+    BcDone d = {
+        .resp_len = resp_len, .cid = cid, .sq_id = q, .status = status,
+    };
+    BcDone bad;
 
-    d->cid = cid;
-    d->status = status;
-    d->resp_len = resp_len;
-    g_queue_push_tail(&s->q[q].done, d);
+    switch (s->fault) {
+    case BC_FAULT_LATE:
+        /* by now the host may well have reused that CID */
+        if (bq->has_last) {
+            bc_push_done(bq, &bq->last);
+        }
+        break;
+    case BC_FAULT_BADCID:
+        bad = d;
+        bad.cid = BC_FAULT_CID;
+        bc_push_done(bq, &bad);
+        /* the right CID, a queue that does not exist */
+        bad = d;
+        bad.sq_id = BC_NQ + q;
+        bc_push_done(bq, &bad);
+        break;
+    default:
+        break;
+    }
+    bc_push_done(bq, &d);
+    if (s->fault == BC_FAULT_DUP) {
+        bc_push_done(bq, &d);
+    }
+    bq->last = d;
+    bq->has_last = true;
     bc_schedule(s);
 }
 
 static bool bc_queue_live(BcchipState *s, unsigned q)
 {
-    return (s->csts & BC_CSTS_RDY) && !(s->csts & BC_CSTS_CFS) &&
+    return !s->unrealized &&
+           (s->csts & BC_CSTS_RDY) && !(s->csts & BC_CSTS_CFS) &&
            (s->q[q].qctl & BC_QCTL_ENABLE);
 }
 
-/* Writes held completions while the CQ has room. */
+/*
+ * Writes held completions while the CQ has room.  SQ_HEAD is the next
+ * entry the device will fetch, as of the moment the entry is written.
+ */
 static void bc_post_completions(BcchipState *s, unsigned q)
 {
     BcQueue *bq = &s->q[q];
-    BcDone *d;
 
-    while (bc_queue_live(s, q) && (d = g_queue_peek_head(&bq->done))) {
+    while (bc_queue_live(s, q) && !g_queue_is_empty(&bq->done)) {
         uint8_t cqe[BC_CQE_SIZE] = { 0 };
+        BcDone *d;
 
         if ((bq->cq_tail + 1) % bq->size == bq->cq_head) {
             return; /* full: wait for CQHDBL */
         }
+        /* ours now: a reset during the write empties the queue */
+        d = g_queue_pop_head(&bq->done);
         stl_le_p(cqe + 0, d->resp_len);
         stw_le_p(cqe + 4, bq->sq_head);
-        stw_le_p(cqe + 6, q);
+        stw_le_p(cqe + 6, d->sq_id);
         stw_le_p(cqe + 8, d->cid);
         stw_le_p(cqe + 10, (d->status << 1) | (bq->phase ? 1 : 0));
-        if (bc_dma_write(s, bq->cqb + (uint64_t)bq->cq_tail * BC_CQE_SIZE,
-                         cqe, sizeof(cqe)) != MEMTX_OK) {
+        switch (bc_dma_write(s, bq->cqb + (uint64_t)bq->cq_tail * BC_CQE_SIZE,
+                             cqe, sizeof(cqe))) {
+        case BC_DMA_OK:
+            break;
+        case BC_DMA_FAILED:
+            g_queue_push_head(&bq->done, d);
             bc_fatal(s, "completion ring not writable");
             return;
+        case BC_DMA_RESET:
+            g_free(d);
+            return;
         }
-        g_queue_pop_head(&bq->done);
         g_free(d);
         if (++bq->cq_tail == bq->size) {
             bq->cq_tail = 0;
@@ -491,7 +566,7 @@ static void bc_post_completions(BcchipState *s, unsigned q)
 
 static bool bc_eq_live(BcchipState *s)
 {
-    return (s->csts & BC_CSTS_RDY) && !(s->csts & BC_CSTS_CFS) &&
+    return !s->unrealized && (s->csts & BC_CSTS_RDY) && !(s->csts & BC_CSTS_CFS) &&
            (s->eq.eqctl & BC_EQCTL_ENABLE);
 }
 
@@ -500,6 +575,7 @@ static void bc_eq_drop(BcchipState *s)
 {
     BcEventQueue *eq = &s->eq;
 
+    s->gen++;
     eq->eqctl &= ~BC_EQCTL_ENABLE;
     eq->tail = eq->head = 0;
     eq->phase = true;
@@ -597,9 +673,19 @@ static void bc_post_events(BcchipState *s)
         stq_le_p(e + 8, ev->time);
         stq_le_p(e + 16, ev->arg0);
         stq_le_p(e + 24, ev->arg1);
-        if (bc_dma_write(s, eq->base + (uint64_t)eq->tail * BC_EVE_SIZE,
-                         e, sizeof(e)) != MEMTX_OK) {
+        switch (bc_dma_write(s, eq->base + (uint64_t)eq->tail * BC_EVE_SIZE,
+                             e, sizeof(e))) {
+        case BC_DMA_OK:
+            break;
+        case BC_DMA_FAILED:
             bc_fatal(s, "event ring not writable");
+            return;
+        case BC_DMA_RESET:
+            /*
+             * The ring went away under the write: the event is still
+             * the chip's to deliver, with the same SEQ, once the host
+             * enables a ring again (the backlog survives resets).
+             */
             return;
         }
         eq->seq++;
@@ -657,8 +743,12 @@ static void bc_queue_drop(BcchipState *s, unsigned q)
 {
     BcQueue *bq = &s->q[q];
 
+    s->gen++;
     bc_forget_all(s, q, 0);
     bc_done_clear(&bq->done);
+    g_hash_table_remove_all(bq->aborts);
+    bq->fetched = 0;
+    bq->has_last = false;
     bq->qctl &= ~BC_QCTL_ENABLE;
     bq->sq_tail = bq->sq_head = bq->cq_tail = bq->cq_head = 0;
     bq->phase = true;
@@ -722,7 +812,25 @@ static void bc_enable(BcchipState *s)
 
 /* ---- command submission (bottom half) ---- */
 
-static void bc_submit_one(BcchipState *s, unsigned q, const uint8_t *sqe)
+/*
+ * Whether the host aborted this entry (fetch number `n` of its queue)
+ * before the device fetched it.  A record covers the entries published
+ * when the ABORT came; one the device fetches past expires unused.
+ */
+static bool bc_abort_take(BcQueue *bq, uint16_t cid, uint32_t n)
+{
+    gpointer until;
+
+    if (!g_hash_table_lookup_extended(bq->aborts, GUINT_TO_POINTER(cid),
+                                      NULL, &until)) {
+        return false;
+    }
+    g_hash_table_remove(bq->aborts, GUINT_TO_POINTER(cid));
+    return (int32_t)(GPOINTER_TO_UINT(until) - n) > 0;
+}
+
+static void bc_submit_one(BcchipState *s, unsigned q, const uint8_t *sqe,
+                          uint32_t n)
 {
     BcQueue *bq = &s->q[q];
     uint16_t cid = lduw_le_p(sqe + 0);
@@ -736,6 +844,11 @@ static void bc_submit_one(BcchipState *s, unsigned q, const uint8_t *sqe)
     unsigned i;
     bool rsvd = flags != 0;
 
+    if (bc_abort_take(bq, cid, n)) {
+        /* the host has given up on it: the firmware never sees it */
+        bc_complete(s, q, cid, BC_DS_ABORTED, 0);
+        return;
+    }
     for (i = 32; i < BC_SQE_SIZE; i++) {
         rsvd |= sqe[i] != 0;
     }
@@ -749,8 +862,14 @@ static void bc_submit_one(BcchipState *s, unsigned q, const uint8_t *sqe)
         bc_complete(s, q, cid, BC_DS_FW_UNAVAILABLE, 0);
         return;
     }
-    if (bc_dma_read(s, req_addr, s->frame, req_len) != MEMTX_OK) {
+    switch (bc_dma_read(s, req_addr, s->frame, req_len)) {
+    case BC_DMA_OK:
+        break;
+    case BC_DMA_FAILED:
         bc_complete(s, q, cid, BC_DS_DMA_ERROR, 0);
+        return;
+    case BC_DMA_RESET:
+        /* dropped with its queue: the firmware must not see it after RESET */
         return;
     }
     do {
@@ -784,13 +903,18 @@ static void bc_fetch(BcchipState *s, unsigned q)
             >= bq->size - 1) {
             return;
         }
-        if (bc_dma_read(s, bq->sqb + (uint64_t)bq->sq_head * BC_SQE_SIZE,
-                        sqe, sizeof(sqe)) != MEMTX_OK) {
+        switch (bc_dma_read(s, bq->sqb + (uint64_t)bq->sq_head * BC_SQE_SIZE,
+                            sqe, sizeof(sqe))) {
+        case BC_DMA_OK:
+            break;
+        case BC_DMA_FAILED:
             bc_fatal(s, "submission ring not readable");
             return;
+        case BC_DMA_RESET:
+            return; /* the SQ head went back to 0 with the queue */
         }
         bq->sq_head = (bq->sq_head + 1) % bq->size;
-        bc_submit_one(s, q, sqe);
+        bc_submit_one(s, q, sqe, bq->fetched++);
     }
 }
 
