@@ -281,6 +281,17 @@ void bcchip_events_enable(struct bcchip_dev *bd)
 	spin_unlock_irq(&evq->lock);
 	if (was)
 		return;
+	/*
+	 * A CFS already up (the firmware reconnected behind the enabled
+	 * chip) is not the event queue's doing: the watchdog resets for it.
+	 */
+	if (bcchip_rd(bd, BCCHIP_REG_CSTS) & BCCHIP_CSTS_CFS) {
+		spin_lock_irq(&evq->lock);
+		evq->enabled = false;
+		spin_unlock_irq(&evq->lock);
+		bcchip_schedule_reset(bd, "fatal status");
+		return;
+	}
 	bcchip_wr(bd, BCCHIP_REG_EQCTL, BCCHIP_EQCTL_ENABLE);
 	if (bcchip_rd(bd, BCCHIP_REG_CSTS) & BCCHIP_CSTS_CFS) {
 		dev_err(bcchip_pdev_dev(bd),
