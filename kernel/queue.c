@@ -535,10 +535,13 @@ int bcchip_tag_exec(struct bcchip_queue *q, struct bcchip_tag **tagp,
 			spin_unlock_irqrestore(&q->lock, flags);
 			*tagp = NULL;
 			if (ret == 0) {
-				/* user space picks the timeout: not a warning */
-				dev_notice_ratelimited(bcchip_pdev_dev(q->bd),
-						       "queue %u cid %u: timed out after %u ms\n",
-						       q->qid, tag->cid, timeout_ms);
+				/*
+				 * user space picks the timeout, and may pick
+				 * it to flood the log: debug only
+				 */
+				dev_dbg(bcchip_pdev_dev(q->bd),
+					"queue %u cid %#x: timed out after %u ms\n",
+					q->qid, tag->cid, timeout_ms);
 				return -ETIMEDOUT;
 			}
 			return -EINTR;

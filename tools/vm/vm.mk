@@ -7,7 +7,7 @@ VM_TESTS = $(TOP)/build/rel/selftests/*_test $(TOP)/build/rel/lib/tests/test_pkc
 .PHONY: check-vm check-vm-clients demo demo-vm
 check-vm: all
 	@$(MAKE) -s all module KVER=$(VM_KVER)
-	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 --emu-arg=--test-clock \
+	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 --timeout 1500 --emu-arg=--test-clock \
 		--add tools/vm/guest-tests:/usr/libexec/bcchip/guest-tests \
 		$$(for t in $(VM_TESTS); do \
 			echo --add $$t:/usr/libexec/bcchip/tests/$${t##*/}; done) \
