@@ -84,7 +84,7 @@ static void opener(const char *dev, int ready)
 TEST(exit_with_many_files_while_firmware_frozen)
 {
 	static unsigned int ids[NFILES + 16];
-	int chip = bt_chip(), p[2], status, n, i, j, fd, nfresh = 0;
+	int chip = bt_chip(), p[2], status, n, i, j = 0, fd, nfresh = 0;
 	uint32_t fresh[8];
 	long gen = bt_attr_num(chip, "generation");
 	double t0, took;
