@@ -165,7 +165,13 @@ static void bcchip_heartbeat_work(struct work_struct *work)
 		ret = bcchip_fetch_info(bd, info, timeout_ms);
 	up_read(&bd->hw_lock);
 	kfree(info);
-	if (ret == -ETIMEDOUT && gen == bcchip_generation(bd)) {
+	/*
+	 * ECANCELED: the watchdog found the heartbeat itself overdue and
+	 * aborted it before our own wait ran out; the device honours aborts
+	 * without the firmware, so that is no answer either.
+	 */
+	if ((ret == -ETIMEDOUT || ret == -ECANCELED) &&
+	    gen == bcchip_generation(bd)) {
 		dev_notice(bcchip_pdev_dev(bd), "firmware gave no sign of life for %u ms\n",
 			   timeout_ms);
 		bcchip_schedule_reset(bd, "firmware unresponsive");
