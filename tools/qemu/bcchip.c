@@ -9,6 +9,9 @@
  * Everything runs with the BQL held: MMIO handlers only record doorbell
  * values and schedule a bottom half; the bottom half and the chardev
  * handlers (main loop) do the DMA, the socket I/O and the completions.
+ * The guest chooses every DMA and MSI-X address, so each of those may
+ * come back to us (config space through MMCFG: FLR, or a root port
+ * powering our slot off): see bc_dma().
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -263,7 +266,8 @@ struct BcchipState {
     /*
      * Nonzero while the device itself is doing DMA or signalling an
      * interrupt: a guest that points those at our own BAR must not be able
-     * to reset or reconfigure the device under our feet.
+     * to reset or reconfigure the device under our feet (BAR0 writes are
+     * ignored meanwhile, an FLR in config space waits for the end).
      */
     unsigned busy;
 
@@ -286,7 +290,9 @@ struct BcchipState {
 
 static void bc_schedule(BcchipState *s)
 {
-    qemu_bh_schedule(s->bh);
+    if (!s->unrealized) {
+        qemu_bh_schedule(s->bh);
+    }
 }
 
 /*
@@ -566,7 +572,8 @@ static void bc_post_completions(BcchipState *s, unsigned q)
 
 static bool bc_eq_live(BcchipState *s)
 {
-    return !s->unrealized && (s->csts & BC_CSTS_RDY) && !(s->csts & BC_CSTS_CFS) &&
+    return !s->unrealized &&
+           (s->csts & BC_CSTS_RDY) && !(s->csts & BC_CSTS_CFS) &&
            (s->eq.eqctl & BC_EQCTL_ENABLE);
 }
 
@@ -918,9 +925,18 @@ static void bc_fetch(BcchipState *s, unsigned q)
     }
 }
 
-static void bc_bh(void *opaque)
+static void bc_unref(void *opaque)
 {
-    BcchipState *s = opaque;
+    object_unref(OBJECT(opaque));
+}
+
+/*
+ * Every DMA and interrupt below may reset the device (each function
+ * re-checks for that itself) or unplug it, after which only `unrealized`
+ * may be looked at.
+ */
+static void bc_bh_pass(BcchipState *s)
+{
     unsigned q;
 
     if (s->rx_broken && s->connected) {
@@ -929,6 +945,9 @@ static void bc_bh(void *opaque)
     }
     for (q = 0; q < BC_NQ; q++) {
         bc_fetch(s, q);
+        if (s->unrealized) {
+            return;
+        }
     }
     bc_tx_flush(s);
     for (q = 0; q < BC_NQ; q++) {
@@ -937,11 +956,29 @@ static void bc_bh(void *opaque)
             s->q[q].notify = false;
             bc_notify(s, q);
         }
+        if (s->unrealized) {
+            return;
+        }
     }
     bc_post_events(s);
     if (s->eq.notify) {
         s->eq.notify = false;
         bc_notify(s, BC_EQ_VECTOR);
+    }
+}
+
+static void bc_bh(void *opaque)
+{
+    BcchipState *s = opaque;
+
+    /* unplugged by our own DMA, the device must outlive this call */
+    object_ref(OBJECT(s));
+    bc_bh_pass(s);
+    if (s->unrealized) {
+        /* the BH's caller still writes to our re-entrancy guard */
+        aio_bh_schedule_oneshot(qemu_get_aio_context(), bc_unref, s);
+    } else {
+        object_unref(OBJECT(s));
     }
 }
 
@@ -984,18 +1021,33 @@ static void bc_rx_response(BcchipState *s, uint16_t status, uint32_t tag,
     } else if (len > cmd->resp_cap) {
         ds = BC_DS_OVERFLOW;
         resp_len = len;
-    } else if (bc_dma_write(s, cmd->resp_addr, payload, len) != MEMTX_OK) {
-        ds = BC_DS_DMA_ERROR;
     } else {
-        ds = BC_DS_SUCCESS;
-        resp_len = len;
+        uint32_t resp_cap = cmd->resp_cap;
+
+        switch (bc_dma_write(s, cmd->resp_addr, payload, len)) {
+        case BC_DMA_OK:
+            ds = BC_DS_SUCCESS;
+            resp_len = len;
+            if (s->fault == BC_FAULT_BADLEN) {
+                resp_len = resp_cap + 1;
+            }
+            break;
+        case BC_DMA_FAILED:
+            ds = BC_DS_DMA_ERROR;
+            break;
+        default:
+            return; /* reset meanwhile: `cmd` is gone with its queue */
+        }
+        /*
+         * Register writes are ignored during our own DMA, but check that
+         * the command is still there rather than rely on it.
+         */
+        if (g_hash_table_lookup(s->tags, GUINT_TO_POINTER(tag)) != cmd) {
+            return;
+        }
     }
-    /*
-     * Register writes are ignored during our own DMA, but check that the
-     * command is still there rather than rely on it.
-     */
-    if (g_hash_table_lookup(s->tags, GUINT_TO_POINTER(tag)) != cmd) {
-        return;
+    if (ds == BC_DS_OVERFLOW && s->fault == BC_FAULT_BADLEN) {
+        resp_len = MAX(resp_len, BC_MAXFRAME + 1);
     }
     bc_cmd_forget(s, cmd);
     bc_complete(s, q, cid, ds, resp_len);
@@ -1073,7 +1125,9 @@ static void bc_chr_read(void *opaque, const uint8_t *buf, int size)
     BcchipState *s = opaque;
     uint32_t n;
 
-    while (size > 0 && !s->rx_broken) {
+    /* a response written by DMA may unplug us: see bc_bh */
+    object_ref(OBJECT(s));
+    while (size > 0 && !s->rx_broken && !s->unrealized) {
         if (s->rx_hdr_got < BCEM_HDR_SIZE) {
             n = MIN((uint32_t)size, BCEM_HDR_SIZE - s->rx_hdr_got);
             memcpy(s->rx_hdr + s->rx_hdr_got, buf, n);
@@ -1092,6 +1146,9 @@ static void bc_chr_read(void *opaque, const uint8_t *buf, int size)
         }
         if (s->rx_got == s->rx_len) {
             bc_rx_message(s);
+            if (s->unrealized) {
+                break;
+            }
             g_free(s->rx_payload);
             s->rx_payload = NULL;
             s->rx_hdr_got = 0;
@@ -1099,6 +1156,7 @@ static void bc_chr_read(void *opaque, const uint8_t *buf, int size)
             s->rx_got = 0;
         }
     }
+    object_unref(OBJECT(s));
 }
 
 /* The firmware went away: nothing in flight will ever be answered. */
@@ -1330,23 +1388,65 @@ static void bc_write_eq_doorbell(BcchipState *s, uint32_t val)
     bc_schedule(s);
 }
 
+static bool bc_done_has(BcQueue *bq, uint16_t cid)
+{
+    GList *l;
+
+    for (l = bq->done.head; l; l = l->next) {
+        if (((BcDone *)l->data)->cid == cid) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static gboolean bc_abort_expired(gpointer key, gpointer until, gpointer opaque)
+{
+    BcQueue *bq = opaque;
+
+    return (int32_t)(GPOINTER_TO_UINT(until) - bq->fetched) <= 0;
+}
+
 /*
- * The host gave up on a command (a timeout): complete it now with ABORTED.
- * The firmware may still be running it; its answer will find no tag.
+ * The host gave up on a command (a timeout).  In flight: complete it now
+ * with ABORTED; the firmware may still be running it, its answer will
+ * find no tag.  Published but not fetched yet: remember the CID, and
+ * complete the entry with ABORTED when it is fetched (bc_abort_take).
  */
 static void bc_abort(BcchipState *s, unsigned q, uint16_t cid)
 {
+    BcQueue *bq;
     BcCmd *cmd;
+    uint32_t unfetched;
 
     if (q >= BC_NQ || !bc_queue_live(s, q)) {
         return;
     }
-    cmd = g_hash_table_lookup(s->q[q].inflight, GUINT_TO_POINTER(cid));
-    if (!cmd) {
+    bq = &s->q[q];
+    cmd = g_hash_table_lookup(bq->inflight, GUINT_TO_POINTER(cid));
+    if (cmd) {
+        bc_cmd_forget(s, cmd);
+        bc_complete(s, q, cid, BC_DS_ABORTED, 0);
         return;
     }
-    bc_cmd_forget(s, cmd);
-    bc_complete(s, q, cid, BC_DS_ABORTED, 0);
+    unfetched = (bq->sq_tail + bq->size - bq->sq_head) % bq->size;
+    /* an answer already in keeps its status */
+    if (!unfetched || bc_done_has(bq, cid)) {
+        return;
+    }
+    /*
+     * At most QSIZE - 1 entries wait in the ring, so a host that needs
+     * more records than that is aborting CIDs it never published.
+     */
+    g_hash_table_foreach_remove(bq->aborts, bc_abort_expired, bq);
+    if (g_hash_table_size(bq->aborts) >= bq->size - 1 &&
+        !g_hash_table_contains(bq->aborts, GUINT_TO_POINTER(cid))) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "bcchip: queue %u: too many aborts pending\n", q);
+        return;
+    }
+    g_hash_table_insert(bq->aborts, GUINT_TO_POINTER(cid),
+                        GUINT_TO_POINTER(bq->fetched + unfetched));
 }
 
 static void bc_mmio_write(void *opaque, hwaddr addr, uint64_t val,
@@ -1434,8 +1534,22 @@ static void bc_reset(DeviceState *dev)
 static void bc_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
                             int len)
 {
+    BcchipState *s = BCCHIP(pdev);
+
     pci_default_write_config(pdev, addr, val, len);
-    pcie_cap_flr_write_config(pdev, addr, val, len);
+    if (pdev->exp.exp_cap) {
+        uint8_t *devctl = pdev->config + pdev->exp.exp_cap + PCI_EXP_DEVCTL;
+
+        /*
+         * Written by our own DMA or MSI-X message: the reset waits until
+         * the transfer is over (bc_busy_end).
+         */
+        if (s->busy &&
+            pci_word_test_and_clear_mask(devctl, PCI_EXP_DEVCTL_BCR_FLR)) {
+            s->flr_pending = true;
+        }
+        pcie_cap_flr_write_config(pdev, addr, val, len);
+    }
     if (pdev->exp.aer_cap) {
         pcie_aer_write_config(pdev, addr, val, len);
     }
@@ -1481,6 +1595,7 @@ static void bc_realize(PCIDevice *pdev, Error **errp)
         s->q[q].inflight = g_hash_table_new_full(g_direct_hash,
                                                  g_direct_equal, NULL, g_free);
         g_queue_init(&s->q[q].done);
+        s->q[q].aborts = g_hash_table_new(g_direct_hash, g_direct_equal);
         s->q[q].phase = true;
     }
     g_queue_init(&s->eq.backlog);
@@ -1496,29 +1611,49 @@ static void bc_realize(PCIDevice *pdev, Error **errp)
     }
 }
 
+/*
+ * This may run inside our own DMA (a guest powering off our slot through
+ * MMCFG): so it only detaches the device, and the memory that DMA may
+ * still be using (buffers, queues) is freed by bc_finalize, after the
+ * reference bc_bh or bc_chr_read holds is dropped.
+ */
 static void bc_exit(PCIDevice *pdev)
 {
     BcchipState *s = BCCHIP(pdev);
-    unsigned q;
 
+    s->unrealized = true;
+    s->gen++;
+    s->connected = false;
     if (pdev->exp.aer_cap) {
         pcie_aer_exit(pdev);
     }
     qemu_chr_fe_deinit(&s->chr, false);
     bc_tx_clear(s);
+    qemu_bh_delete(s->bh);
+    s->bh = NULL;
+    msix_unuse_all_vectors(pdev);
+    msix_uninit_exclusive_bar(pdev);
+}
+
+static void bc_finalize(Object *obj)
+{
+    BcchipState *s = BCCHIP(obj);
+    unsigned q;
+
+    if (!s->tags) {
+        return; /* never realized */
+    }
     bc_rx_reset(s);
     for (q = 0; q < BC_NQ; q++) {
         bc_done_clear(&s->q[q].done);
         bc_forget_all(s, q, 0);
         g_hash_table_destroy(s->q[q].inflight);
+        g_hash_table_destroy(s->q[q].aborts);
     }
     bc_event_clear(&s->eq.backlog);
     g_hash_table_destroy(s->tags);
     g_byte_array_free(s->tx, TRUE);
     g_free(s->frame);
-    qemu_bh_delete(s->bh);
-    msix_unuse_all_vectors(pdev);
-    msix_uninit_exclusive_bar(pdev);
 }
 
 /* Commands in flight live in the emulator: migrating them is not modelled. */
@@ -1526,6 +1661,26 @@ static const VMStateDescription bc_vmstate = {
     .name = TYPE_BCCHIP,
     .unmigratable = 1,
 };
+
+static char *bc_get_fault(Object *obj, Error **errp)
+{
+    return g_strdup(bc_fault_names[BCCHIP(obj)->fault]);
+}
+
+/* Test only; settable at any time (QMP qom-set) and takes effect at once. */
+static void bc_set_fault(Object *obj, const char *value, Error **errp)
+{
+    unsigned i;
+
+    for (i = 0; i < BC_FAULT__MAX; i++) {
+        if (!strcmp(value, bc_fault_names[i])) {
+            BCCHIP(obj)->fault = i;
+            return;
+        }
+    }
+    error_setg(errp, "x-fault: '%s' is not off, dup, late, badcid or badlen",
+               value);
+}
 
 static Property bc_properties[] = {
     DEFINE_PROP_CHR("chardev", BcchipState, chr),
@@ -1548,6 +1703,10 @@ static void bc_class_init(ObjectClass *klass, void *data)
     dc->reset = bc_reset;
     dc->vmsd = &bc_vmstate;
     device_class_set_props(dc, bc_properties);
+    object_class_property_add_str(klass, "x-fault", bc_get_fault,
+                                  bc_set_fault);
+    object_class_property_set_description(klass, "x-fault",
+        "test only: off, dup, late, badcid or badlen (docs/qemu.md)");
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 
@@ -1555,6 +1714,7 @@ static const TypeInfo bc_info = {
     .name = TYPE_BCCHIP,
     .parent = TYPE_PCI_DEVICE,
     .instance_size = sizeof(BcchipState),
+    .instance_finalize = bc_finalize,
     .class_init = bc_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_PCIE_DEVICE },
