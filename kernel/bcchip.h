@@ -118,6 +118,7 @@ struct bcchip_queue {
 	u64 nr_doorbells;
 	u64 nr_completed;
 	u64 nr_aborts;
+	u64 nr_ignored;		/* completions matching no command */
 	struct bcchip_sqe *sq;
 	dma_addr_t sq_dma;
 	struct bcchip_cqe *cq;

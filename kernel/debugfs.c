@@ -41,9 +41,9 @@ static void bcchip_show_queue(struct seq_file *m, struct bcchip_queue *q)
 	seq_printf(m, "queue %u: depth %u sq_head %u sq_tail %u cq_head %u phase %u%s%s\n",
 		   q->qid, q->depth, q->sq_head, q->sq_tail, q->cq_head, q->phase,
 		   q->dead ? " dead" : "", q->polled ? " polled" : "");
-	seq_printf(m, "  submitted %llu doorbells %llu completed %llu aborts %llu\n",
+	seq_printf(m, "  submitted %llu doorbells %llu completed %llu aborts %llu ignored %llu\n",
 		   q->nr_submitted, q->nr_doorbells, q->nr_completed,
-		   q->nr_aborts);
+		   q->nr_aborts, q->nr_ignored);
 	for (i = 0; i < q->nr_tags; i++) {
 		struct bcchip_tag *tag = &q->tags[i];
 

@@ -214,6 +214,7 @@ static void bcchip_complete_one(struct bcchip_queue *q,
 
 	bcchip_queue_fetched(q, le16_to_cpu(cqe->sq_head));
 	if (idx >= q->nr_tags || sqid != q->qid) {
+		q->nr_ignored++;
 		dev_warn_ratelimited(dev, "queue %u: completion for bad cid %#x (queue %u)\n",
 				     q->qid, cid, sqid);
 		return;
@@ -222,6 +223,7 @@ static void bcchip_complete_one(struct bcchip_queue *q,
 	if (tag->cid != cid || (tag->state != BCCHIP_TAG_INFLIGHT &&
 				tag->state != BCCHIP_TAG_ABANDONED)) {
 		/* late or duplicate: its command is over, maybe reused */
+		q->nr_ignored++;
 		dev_warn_ratelimited(dev, "queue %u: stale completion for cid %#x\n",
 				     q->qid, cid);
 		return;
