@@ -19,8 +19,14 @@
 
 #include "bcchip.h"
 
-/* status readers wait at most this long for the chip, both queries */
-#define BCCHIP_STATUS_TIMEOUT_MS	5000U
+/*
+ * Status readers (sysfs, netlink) wait at most this long for the chip,
+ * both queries and the wait for another reader included: monitoring
+ * polls these files, and must not hang for seconds on a chip that does
+ * not answer.  The firmware answers GET_INFO from the admin queue, where
+ * no user's command waits, in well under a millisecond.
+ */
+#define BCCHIP_STATUS_TIMEOUT_MS	1000U
 /* how old a status unprivileged readers may be given */
 #define BCCHIP_STATUS_CACHE_MS		1000U
 

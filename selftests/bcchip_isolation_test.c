@@ -545,6 +545,7 @@ struct cap_report {
 	long per_file, per_uid;
 	int nfiles;			/* files the attacker spreads over */
 	int open_err;
+	int tries;			/* commands sent */
 	int admitted;			/* ETIMEDOUT: in, and left behind */
 	int per_file_admitted[CAP_MAX_FILES];
 	int refused;			/* EAGAIN */
@@ -575,6 +576,7 @@ static int file_cap_attacker(void *arg)
 	for (i = 0; i < r->per_file + r->per_uid + 8; i++) {
 		t0 = bt_now();
 		ret = echo_small(fd, BCCHIP_CMD_TIMEOUT_MIN_MS);
+		r->tries++;
 		if (ret == -ETIMEDOUT) {
 			r->admitted++;
 			continue;
@@ -626,6 +628,7 @@ static int uid_cap_attacker(void *arg)
 		for (i = 0; i < r->nfiles; i++) {
 			t0 = bt_now();
 			ret = echo_small(fds[i], BCCHIP_CMD_TIMEOUT_MIN_MS);
+			r->tries++;
 			if (ret == -ETIMEDOUT) {
 				r->admitted++;
 				r->per_file_admitted[i]++;
@@ -726,9 +729,10 @@ TEST_F_TIMEOUT(iso, per_file_cap_nonblock, 240)
 	run_cap_test(_metadata, self, r, file_cap_attacker);
 
 	want = self->per_file < self->per_uid ? self->per_file : self->per_uid;
-	ksft_print_msg("one file of uid %d: %d admitted (ETIMEDOUT, left behind), then %s in %.1f ms\n",
-		       ATTACKER_UID, r->admitted,
-		       r->refused ? "EAGAIN" : errname(r->other_errno),
+	ksft_print_msg("one file of uid %d: %d tries, %d admitted (ETIMEDOUT, left behind), then %s in %.1f ms\n",
+		       ATTACKER_UID, r->tries, r->admitted,
+		       r->refused ? "EAGAIN" : r->other ?
+		       errname(r->other_errno) : "no refusal",
 		       r->refused_ms_max);
 	ksft_print_msg("second file, same uid: %d (%s); file of uid %d: %d (%s)\n",
 		       r->second_file, errname(-r->second_file), VICTIM_UID,
@@ -763,8 +767,9 @@ TEST_F_TIMEOUT(iso, per_uid_cap_nonblock, 240)
 	ASSERT_LE(r->nfiles, CAP_MAX_FILES);
 	run_cap_test(_metadata, self, r, uid_cap_attacker);
 
-	ksft_print_msg("%d files of uid %d: %d admitted in all (cap %ld), %d EAGAIN (%d with the file under its cap of %ld), longest refusal %.1f ms, %d other (%s)\n",
-		       r->nfiles, ATTACKER_UID, r->admitted, self->per_uid,
+	ksft_print_msg("%d files of uid %d: %d tries, %d admitted in all (cap %ld), %d EAGAIN (%d with the file under its cap of %ld), longest refusal %.1f ms, %d other (%s)\n",
+		       r->nfiles, ATTACKER_UID, r->tries, r->admitted,
+		       self->per_uid,
 		       r->refused, r->refused_below_file_cap, self->per_file,
 		       r->refused_ms_max, r->other, errname(r->other_errno));
 	ksft_print_msg("file of uid %d: %d (%s); after the thaw: %d (%s) after %.2f s, %d/%d files answer\n",
@@ -955,8 +960,13 @@ static int victim_main(void *arg)
 			v.f->C_CloseSession(v.h);
 		v.h = CK_INVALID_HANDLE;
 		usleep(50 * 1000);
-		if (victim_session(&v) == CKR_OK)
+		rv = victim_session(&v);
+		if (rv == CKR_OK) {
 			p->recoveries++;
+		} else {
+			p->errors++;
+			p->last_rv = rv;
+		}
 	}
 	if (v.h != CK_INVALID_HANDLE)
 		v.f->C_CloseSession(v.h);

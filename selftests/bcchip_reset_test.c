@@ -276,6 +276,10 @@ TEST_F_TIMEOUT(chip, stopped_firmware_reset_and_recovery, 120)
 
 	bt_ask_host("stop-emu", self->chip);
 	sleep(1);
+	/* monitoring reads sysfs: a frozen firmware costs it one second */
+	t0 = bt_now();
+	EXPECT_EQ(-ETIMEDOUT, bt_attr_num(self->chip, "sessions_in_use"));
+	EXPECT_LT(bt_now() - t0, 1.5);
 	t0 = bt_now();
 	ret = bt_echo(self->fd);
 	EXPECT_TRUE(ret == -ETIMEDOUT || ret == -ECANCELED) TH_LOG("%d", ret);
