@@ -86,19 +86,51 @@ void bcchip_set_state(struct bcchip_dev *bd, enum bcchip_state state)
 	spin_unlock(&bd->state_lock);
 }
 
-static void bcchip_dev_release(struct kref *kref)
+/* What a caller who wants to send a command in @state is told. */
+int bcchip_state_errno(enum bcchip_state state)
 {
-	struct bcchip_dev *bd = container_of(kref, struct bcchip_dev, kref);
+	switch (state) {
+	case BCCHIP_STATE_LIVE:
+		return 0;
+	case BCCHIP_STATE_REMOVED:
+		return -ENODEV;
+	case BCCHIP_STATE_DEAD:
+		return -EIO;
+	default:
+		return -EAGAIN;
+	}
+}
 
+/*
+ * The right to use the hardware, as tpm_try_get_ops() is the TPM's: 0
+ * with hw_lock held for reading and the chip LIVE, which it stays until
+ * bcchip_hw_put() (a reset or removal waits for it).  Otherwise the
+ * state's errno, or -EINTR for a fatal signal, and nothing held.
+ */
+int bcchip_hw_try_get(struct bcchip_dev *bd)
+{
+	int ret = down_read_killable(&bd->hw_lock);
+
+	if (ret)
+		return ret;
+	ret = bcchip_state_errno(bcchip_get_state(bd));
+	if (ret)
+		up_read(&bd->hw_lock);
+	return ret;
+}
+
+void bcchip_hw_put(struct bcchip_dev *bd)
+{
+	up_read(&bd->hw_lock);
+}
+
+/* The last reference is gone (the char device's release). */
+void bcchip_dev_free(struct bcchip_dev *bd)
+{
 	ida_destroy(&bd->client_ida);
 	kfree(bd->cpu_queue);
 	pci_dev_put(bd->pdev);
 	kfree(bd);
-}
-
-void bcchip_dev_put(struct bcchip_dev *bd)
-{
-	kref_put(&bd->kref, bcchip_dev_release);
 }
 
 /* Poll CSTS.RDY for @ready, for at most CAP0.TO x 500 ms. */
@@ -136,6 +168,40 @@ int bcchip_hw_disable(struct bcchip_dev *bd)
 	if (ret)
 		pci_clear_master(bd->pdev);
 	return ret;
+}
+
+/*
+ * The one way to stop the chip, as nvme_dev_disable() is nvme's: no DMA
+ * after it, every waiter failed, every user of the hardware gone.  For
+ * a reset's first half (the state is RESETTING already) waiters get
+ * ECANCELED and new callers EAGAIN until the restart.  Otherwise they
+ * get ENODEV; for removal bus mastering stays off and the heartbeat and
+ * the asynchronous CLIENT_CLOSEs are over too.  @touch_hw is false when
+ * the link is down (AER): the registers are not touched then.
+ */
+void bcchip_dev_disable(struct bcchip_dev *bd, enum bcchip_stop how,
+			bool touch_hw)
+{
+	bool reset = how == BCCHIP_STOP_RESET;
+	unsigned int qid;
+
+	if (touch_hw)
+		bcchip_hw_disable(bd);
+	if (how == BCCHIP_STOP_REMOVE)
+		pci_clear_master(bd->pdev);
+	for (qid = 0; qid <= bd->nr_io_queues; qid++)
+		bcchip_queue_abort_all(&bd->queues[qid],
+				       reset ? BCCHIP_DS_ABORTED :
+					       BCCHIP_TAG_HOST_ABORT,
+				       reset ? -EAGAIN : -ENODEV);
+	if (how == BCCHIP_STOP_REMOVE) {
+		bcchip_recovery_flush(bd);
+		/* the chip is gone, and the client ids it knew with it */
+		bcchip_closing_stop(bd);
+	}
+	/* wait for every ioctl, release and sysfs reader to leave */
+	down_write(&bd->hw_lock);
+	up_write(&bd->hw_lock);
 }
 
 /* Reset and enable the chip with every queue; bumps the generation. */
@@ -526,9 +592,27 @@ static int bcchip_check_hw(struct bcchip_dev *bd)
 	return bcchip_check_bounce(bd);
 }
 
+/*
+ * BAR0, requested and mapped for the device's lifetime.  The iomap table
+ * (pcim_iomap_regions) is deprecated where the per-BAR call that replaces
+ * it exists (6.12; the Kbuild file probes for it).
+ */
+static void __iomem *bcchip_map_regs(struct pci_dev *pdev)
+{
+#ifdef BCCHIP_HAVE_PCIM_IOMAP_REGION
+	return pcim_iomap_region(pdev, BCCHIP_BAR_REGS, BCCHIP_DRV_NAME);
+#else
+	int ret = pcim_iomap_regions(pdev, BIT(BCCHIP_BAR_REGS),
+				     BCCHIP_DRV_NAME);
+
+	return ret ? IOMEM_ERR_PTR(ret) : pcim_iomap_table(pdev)[BCCHIP_BAR_REGS];
+#endif
+}
+
 static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct device *dev = &pdev->dev;
+	void __iomem *regs;
 	struct bcchip_dev *bd;
 	unsigned int qid;
 	int ret;
@@ -540,9 +624,9 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		dev_err(dev, "BAR0 too small\n");
 		return -ENODEV;
 	}
-	ret = pcim_iomap_regions(pdev, BIT(BCCHIP_BAR_REGS), BCCHIP_DRV_NAME);
-	if (ret)
-		return ret;
+	regs = bcchip_map_regs(pdev);
+	if (IS_ERR(regs))
+		return PTR_ERR(regs);
 
 	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
 	if (ret)
@@ -555,7 +639,8 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	bd = kzalloc(sizeof(*bd), GFP_KERNEL);
 	if (!bd)
 		return -ENOMEM;
-	kref_init(&bd->kref);
+	bd->pdev = pci_dev_get(pdev);
+	bcchip_cdev_init_dev(bd);
 	init_rwsem(&bd->hw_lock);
 	spin_lock_init(&bd->state_lock);
 	sema_init(&bd->info_sem, 1);
@@ -568,8 +653,7 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	bcchip_closing_init(bd);
 	bd->state = BCCHIP_STATE_PROBING;
 	bd->minor = -1;
-	bd->pdev = pci_dev_get(pdev);
-	bd->regs = pcim_iomap_table(pdev)[BCCHIP_BAR_REGS];
+	bd->regs = regs;
 	pci_set_drvdata(pdev, bd);
 
 	ret = bcchip_check_hw(bd);
@@ -590,11 +674,11 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (!ret)
 		ret = bcchip_events_alloc(bd);
 	if (ret)
-		goto err_put;
+		goto err_queues;
 
 	ret = bcchip_setup_irqs(bd);
 	if (ret)
-		goto err_put;
+		goto err_queues;
 	ret = bcchip_hw_enable(bd);
 	if (ret)
 		goto err_disable;
@@ -605,10 +689,10 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	ret = bcchip_identify(bd);
 	if (ret)
-		goto err_disable;
+		goto err_cpuhp;
 	ret = bcchip_cdev_add(bd);
 	if (ret)
-		goto err_disable;
+		goto err_cpuhp;
 	bcchip_debugfs_add(bd);
 	/* what AER's slot_reset restores after a secondary bus reset */
 	pci_save_state(pdev);
@@ -623,19 +707,18 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_unlock(&bd->reset_mutex);
 	return 0;
 
+	/* one label per stage; no file is open, so the CPU map may go first */
+err_cpuhp:
+	bcchip_cpuhp_del(bd);
 err_disable:
 	bcchip_set_state(bd, BCCHIP_STATE_DEAD);
-	bcchip_hw_disable(bd);
-	pci_clear_master(pdev);
-	for (qid = 0; qid <= bd->nr_io_queues; qid++)
-		bcchip_queue_abort_all(&bd->queues[qid], BCCHIP_TAG_HOST_ABORT,
-				       -ENODEV);
-err_put:
-	bcchip_cpuhp_del(bd);
+	bcchip_dev_disable(bd, BCCHIP_STOP_REMOVE, true);
 	bcchip_free_irqs(bd);
+err_queues:
 	bcchip_events_stop(bd);
 	for (qid = 0; qid <= bd->nr_io_queues; qid++)
 		bcchip_queue_wipe(&bd->queues[qid]);
+err_put:
 	pci_set_drvdata(pdev, NULL);
 	bcchip_dev_put(bd);
 	return ret;
@@ -655,20 +738,7 @@ static void bcchip_remove(struct pci_dev *pdev)
 	bcchip_recovery_stop(bd);
 	bcchip_debugfs_del(bd);
 
-	/* stop the chip before failing waiters: no DMA after this */
-	bcchip_hw_disable(bd);
-	pci_clear_master(pdev);
-	for (qid = 0; qid <= bd->nr_io_queues; qid++)
-		bcchip_queue_abort_all(&bd->queues[qid], BCCHIP_TAG_HOST_ABORT,
-				       -ENODEV);
-	bcchip_recovery_flush(bd);
-	/* the chip is gone, and the client ids it knew with it */
-	bcchip_closing_stop(bd);
-
-	/* wait for every ioctl and release still using the hardware */
-	down_write(&bd->hw_lock);
-	up_write(&bd->hw_lock);
-
+	bcchip_dev_disable(bd, BCCHIP_STOP_REMOVE, true);
 	bcchip_cpuhp_del(bd);
 	bcchip_free_irqs(bd);
 	bcchip_events_stop(bd);
@@ -684,19 +754,12 @@ static void bcchip_remove(struct pci_dev *pdev)
 static void bcchip_shutdown(struct pci_dev *pdev)
 {
 	struct bcchip_dev *bd = pci_get_drvdata(pdev);
-	unsigned int qid;
 
 	if (!bd)
 		return;
 	bcchip_set_state(bd, BCCHIP_STATE_REMOVED);
 	bcchip_recovery_stop(bd);
-	bcchip_hw_disable(bd);
-	pci_clear_master(pdev);
-	for (qid = 0; qid <= bd->nr_io_queues; qid++)
-		bcchip_queue_abort_all(&bd->queues[qid], BCCHIP_TAG_HOST_ABORT,
-				       -ENODEV);
-	bcchip_recovery_flush(bd);
-	bcchip_closing_stop(bd);
+	bcchip_dev_disable(bd, BCCHIP_STOP_REMOVE, true);
 }
 
 static const struct pci_device_id bcchip_ids[] = {

@@ -11,7 +11,6 @@
 #include <linux/idr.h>
 #include <linux/interrupt.h>
 #include <linux/jiffies.h>
-#include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/refcount.h>
@@ -220,7 +219,14 @@ struct bcchip_status {
 };
 
 struct bcchip_dev {
-	struct kref kref;
+	/*
+	 * /dev/bcchipN and /sys/class/bcchip/bcchipN, and the lifetime of
+	 * this structure: its last reference (open files, through the
+	 * cdev; netlink and debugfs users) frees it.
+	 */
+	struct device dev;
+	struct cdev cdev;
+	bool cdev_added;
 	struct pci_dev *pdev;		/* referenced until the last put */
 	void __iomem *regs;
 
@@ -265,9 +271,6 @@ struct bcchip_dev {
 	struct delayed_work poll_work;
 
 	int minor;
-	dev_t devt;
-	struct cdev *cdev;
-	struct device *chardev;
 	struct ida client_ida;
 
 	/* per-uid charges of outstanding commands (quota.c) */
@@ -332,13 +335,35 @@ static inline struct device *bcchip_pdev_dev(struct bcchip_dev *bd)
 	return &bd->pdev->dev;
 }
 
+static inline void bcchip_dev_get(struct bcchip_dev *bd)
+{
+	get_device(&bd->dev);
+}
+
+static inline void bcchip_dev_put(struct bcchip_dev *bd)
+{
+	put_device(&bd->dev);
+}
+
 enum bcchip_state bcchip_get_state(struct bcchip_dev *bd);
 void bcchip_set_state(struct bcchip_dev *bd, enum bcchip_state state);
+int bcchip_state_errno(enum bcchip_state state);
+int bcchip_hw_try_get(struct bcchip_dev *bd);
+void bcchip_hw_put(struct bcchip_dev *bd);
 u32 bcchip_generation(struct bcchip_dev *bd);
-void bcchip_dev_put(struct bcchip_dev *bd);
+void bcchip_dev_free(struct bcchip_dev *bd);
 void bcchip_poll_kick(struct bcchip_dev *bd);
 int bcchip_hw_disable(struct bcchip_dev *bd);
 int bcchip_hw_enable(struct bcchip_dev *bd);
+/* what bcchip_dev_disable() stops the chip for */
+enum bcchip_stop {
+	BCCHIP_STOP_RESET,	/* a reset's first half: ECANCELED, then EAGAIN */
+	BCCHIP_STOP_DEAD,	/* the link failed for good: ENODEV, removal follows */
+	BCCHIP_STOP_REMOVE,	/* removal, power-off, a failed probe */
+};
+
+void bcchip_dev_disable(struct bcchip_dev *bd, enum bcchip_stop how,
+			bool touch_hw);
 int bcchip_fetch_info(struct bcchip_dev *bd, struct bcfw_info *info,
 		      unsigned int timeout_ms);
 
@@ -422,6 +447,7 @@ int bcchip_host_cmd(struct bcchip_dev *bd, u16 opcode, u32 client,
 /* cdev.c */
 int bcchip_cdev_init(void);
 void bcchip_cdev_exit(void);
+void bcchip_cdev_init_dev(struct bcchip_dev *bd);
 int bcchip_cdev_add(struct bcchip_dev *bd);
 void bcchip_cdev_del(struct bcchip_dev *bd);
 void bcchip_cdev_release_minor(struct bcchip_dev *bd);

@@ -67,7 +67,7 @@ struct bcchip_dev *bcchip_dev_find(unsigned long *minor, bool next)
 	else
 		bd = xa_load(&bcchip_devs, *minor);
 	if (bd)
-		kref_get(&bd->kref);
+		bcchip_dev_get(bd);
 	xa_unlock(&bcchip_devs);
 	return bd;
 }
@@ -81,7 +81,7 @@ static int bcchip_open(struct inode *inode, struct file *file)
 	xa_lock(&bcchip_devs);
 	bd = xa_load(&bcchip_devs, iminor(inode));
 	if (bd)
-		kref_get(&bd->kref);
+		bcchip_dev_get(bd);
 	xa_unlock(&bcchip_devs);
 	if (!bd)
 		return -ENODEV;
@@ -261,21 +261,6 @@ static int bcchip_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* Under hw_lock: can commands be sent? */
-static int bcchip_state_errno(struct bcchip_dev *bd)
-{
-	switch (bcchip_get_state(bd)) {
-	case BCCHIP_STATE_LIVE:
-		return 0;
-	case BCCHIP_STATE_REMOVED:
-		return -ENODEV;
-	case BCCHIP_STATE_DEAD:
-		return -EIO;
-	default:
-		return -EAGAIN;
-	}
-}
-
 static long bcchip_ioc_info(struct bcchip_client *client,
 			    void __user *uarg, size_t usize)
 {
@@ -452,18 +437,16 @@ static long bcchip_ioc_cmd(struct bcchip_client *client, struct file *file,
 				  timeout_ms);
 	if (ret)
 		goto out;
-	ret = down_read_killable(&bd->hw_lock);
-	if (ret) {
-		bcchip_quota_release(client);
-		goto out;
-	}
-	ret = bcchip_state_errno(bd);
-	if (!ret)
+	ret = bcchip_hw_try_get(bd);
+	if (!ret) {
 		ret = bcchip_do_cmd(client, &k, req, resp, deadline);
-	else
+		/* the generation the command ran in: no reset until put */
+		k.generation = bcchip_generation(bd);
+		bcchip_hw_put(bd);
+	} else {
 		bcchip_quota_release(client);
-	k.generation = bcchip_generation(bd);
-	up_read(&bd->hw_lock);
+		k.generation = bcchip_generation(bd);
+	}
 
 	if (!ret && copy_to_user(u64_to_user_ptr(k.resp_ptr), resp,
 				 k.resp_len))
@@ -506,10 +489,30 @@ static const struct file_operations bcchip_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 };
 
+static void bcchip_chardev_release(struct device *dev)
+{
+	bcchip_dev_free(container_of(dev, struct bcchip_dev, dev));
+}
+
+/*
+ * The chip's reference count from probe on, as tpm_chip_alloc() sets up
+ * the TPM's: bcchip_dev_put() drops it, whether or not the char device
+ * was ever added.
+ */
+void bcchip_cdev_init_dev(struct bcchip_dev *bd)
+{
+	device_initialize(&bd->dev);
+	bd->dev.class = &bcchip_class;
+	bd->dev.parent = bcchip_pdev_dev(bd);
+	bd->dev.groups = bcchip_dev_groups;
+	bd->dev.release = bcchip_chardev_release;
+	dev_set_drvdata(&bd->dev, bd);
+	cdev_init(&bd->cdev, &bcchip_fops);
+	bd->cdev.owner = THIS_MODULE;
+}
+
 int bcchip_cdev_add(struct bcchip_dev *bd)
 {
-	struct device *parent = bcchip_pdev_dev(bd);
-	struct device *chardev;
 	int minor, ret;
 
 	minor = ida_alloc_max(&bcchip_minor_ida, BCCHIP_MAX_MINORS - 1,
@@ -517,38 +520,23 @@ int bcchip_cdev_add(struct bcchip_dev *bd)
 	if (minor < 0)
 		return minor;
 	WRITE_ONCE(bd->minor, minor);
-	bd->devt = MKDEV(MAJOR(bcchip_devt_base), minor);
+	bd->dev.devt = MKDEV(MAJOR(bcchip_devt_base), minor);
+	ret = dev_set_name(&bd->dev, BCCHIP_DRV_NAME "%d", minor);
+	if (ret)
+		goto err_ida;
 
 	ret = xa_err(xa_store(&bcchip_devs, minor, bd, GFP_KERNEL));
 	if (ret)
 		goto err_ida;
 	bcchip_devs_changed();
 
-	/* not embedded: open files may hold the cdev after @bd is gone */
-	bd->cdev = cdev_alloc();
-	if (!bd->cdev) {
-		ret = -ENOMEM;
-		goto err_xa;
-	}
-	bd->cdev->owner = THIS_MODULE;
-	bd->cdev->ops = &bcchip_fops;
-	ret = cdev_add(bd->cdev, bd->devt, 1);
+	/* an open file's cdev reference holds bd->dev, and so @bd */
+	ret = cdev_device_add(&bd->cdev, &bd->dev);
 	if (ret)
-		goto err_cdev;
-
-	chardev = device_create_with_groups(&bcchip_class, parent, bd->devt,
-					    bd, bcchip_dev_groups,
-					    BCCHIP_DRV_NAME "%d", minor);
-	if (IS_ERR(chardev)) {
-		ret = PTR_ERR(chardev);
-		goto err_cdev;
-	}
-	bd->chardev = chardev;
+		goto err_xa;
+	bd->cdev_added = true;
 	return 0;
 
-err_cdev:
-	cdev_del(bd->cdev);
-	bd->cdev = NULL;
 err_xa:
 	xa_erase(&bcchip_devs, minor);
 	bcchip_devs_changed();
@@ -565,15 +553,12 @@ err_ida:
  */
 void bcchip_cdev_del(struct bcchip_dev *bd)
 {
-	if (bd->minor < 0 || !bd->cdev)
+	if (!bd->cdev_added)
 		return;
 	xa_erase(&bcchip_devs, bd->minor);
 	bcchip_devs_changed();
-	if (bd->chardev)
-		device_destroy(&bcchip_class, bd->devt);
-	bd->chardev = NULL;
-	cdev_del(bd->cdev);
-	bd->cdev = NULL;
+	cdev_device_del(&bd->cdev, &bd->dev);
+	bd->cdev_added = false;
 }
 
 void bcchip_cdev_release_minor(struct bcchip_dev *bd)

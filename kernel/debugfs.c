@@ -168,15 +168,13 @@ static ssize_t bcchip_inject_fatal_write(struct file *file,
 		return ret;
 	if (!yes)
 		return -EINVAL;
-	down_read(&bd->hw_lock);
-	if (bcchip_get_state(bd) == BCCHIP_STATE_LIVE) {
-		dev_notice(bcchip_pdev_dev(bd), "injecting a fatal status\n");
-		bcchip_wr(bd, BCCHIP_REG_SQTDBL(BCCHIP_ADMIN_QID), U16_MAX);
-	} else {
-		ret = -EAGAIN;
-	}
-	up_read(&bd->hw_lock);
-	return ret ? ret : count;
+	ret = bcchip_hw_try_get(bd);
+	if (ret)
+		return ret;
+	dev_notice(bcchip_pdev_dev(bd), "injecting a fatal status\n");
+	bcchip_wr(bd, BCCHIP_REG_SQTDBL(BCCHIP_ADMIN_QID), U16_MAX);
+	bcchip_hw_put(bd);
+	return count;
 }
 
 static const struct file_operations bcchip_inject_fatal_fops = {

@@ -35,22 +35,6 @@ static bool bcchip_begin_reset(struct bcchip_dev *bd, const char *reason)
 	return ok;
 }
 
-/* Stop the chip and drain its users; the state is already RESETTING. */
-static void bcchip_quiesce(struct bcchip_dev *bd, bool touch_hw)
-{
-	unsigned int qid;
-
-	/* no DMA after this: the device drops every queue and command */
-	if (touch_hw)
-		bcchip_hw_disable(bd);
-	for (qid = 0; qid <= bd->nr_io_queues; qid++)
-		bcchip_queue_abort_all(&bd->queues[qid], BCCHIP_DS_ABORTED,
-				       -EAGAIN);
-	/* wait for every ioctl, release and sysfs reader to leave */
-	down_write(&bd->hw_lock);
-	up_write(&bd->hw_lock);
-}
-
 static int bcchip_restart(struct bcchip_dev *bd)
 {
 	struct device *dev = bcchip_pdev_dev(bd);
@@ -104,7 +88,7 @@ int bcchip_reset(struct bcchip_dev *bd, const char *reason)
 	}
 	/* a notice: an administrator or the watchdog asked for it */
 	dev_notice(bcchip_pdev_dev(bd), "resetting the chip: %s\n", reason);
-	bcchip_quiesce(bd, true);
+	bcchip_dev_disable(bd, BCCHIP_STOP_RESET, true);
 	ret = bcchip_restart(bd);
 out:
 	mutex_unlock(&bd->reset_mutex);
@@ -153,17 +137,18 @@ static void bcchip_heartbeat_work(struct work_struct *work)
 					     heartbeat_work);
 	unsigned int timeout_ms = max(1U, READ_ONCE(bcchip_recovery_timeout_ms));
 	struct bcfw_info *info;
-	int ret = 0;
-	u32 gen;
+	u32 gen = bcchip_generation(bd);
+	int ret;
 
 	info = kzalloc(sizeof(*info), GFP_KERNEL);
 	if (!info)
 		return;
-	down_read(&bd->hw_lock);
-	gen = bcchip_generation(bd);
-	if (bcchip_get_state(bd) == BCCHIP_STATE_LIVE)
+	/* not LIVE: a reset or removal is looking after the chip already */
+	ret = bcchip_hw_try_get(bd);
+	if (!ret) {
 		ret = bcchip_fetch_info(bd, info, timeout_ms);
-	up_read(&bd->hw_lock);
+		bcchip_hw_put(bd);
+	}
 	kfree(info);
 	/*
 	 * ECANCELED: the watchdog found the heartbeat itself overdue and
@@ -268,7 +253,7 @@ static void bcchip_reset_prepare(struct pci_dev *pdev)
 	mutex_lock(&bd->reset_mutex);
 	if (bcchip_begin_reset(bd, "function-level reset")) {
 		dev_notice(&pdev->dev, "function-level reset\n");
-		bcchip_quiesce(bd, true);
+		bcchip_dev_disable(bd, BCCHIP_STOP_RESET, true);
 	}
 }
 
@@ -292,7 +277,6 @@ static pci_ers_result_t bcchip_error_detected(struct pci_dev *pdev,
 					      pci_channel_state_t state)
 {
 	struct bcchip_dev *bd = pci_get_drvdata(pdev);
-	unsigned int qid;
 
 	if (!bd)
 		return PCI_ERS_RESULT_DISCONNECT;
@@ -300,9 +284,7 @@ static pci_ers_result_t bcchip_error_detected(struct pci_dev *pdev,
 	mutex_lock(&bd->reset_mutex);
 	if (state == pci_channel_io_perm_failure) {
 		bcchip_set_state(bd, BCCHIP_STATE_DEAD);
-		for (qid = 0; qid <= bd->nr_io_queues; qid++)
-			bcchip_queue_abort_all(&bd->queues[qid],
-					       BCCHIP_TAG_HOST_ABORT, -ENODEV);
+		bcchip_dev_disable(bd, BCCHIP_STOP_DEAD, false);
 		mutex_unlock(&bd->reset_mutex);
 		/* the link is gone: what CSTS reads then */
 		bcchip_event_raise(bd, BCCHIP_EVENT_FATAL, U32_MAX, 0);
@@ -310,7 +292,8 @@ static pci_ers_result_t bcchip_error_detected(struct pci_dev *pdev,
 	}
 	/* the link may be down: do not touch the registers */
 	if (bcchip_begin_reset(bd, "PCI error")) {
-		bcchip_quiesce(bd, state == pci_channel_io_normal);
+		bcchip_dev_disable(bd, BCCHIP_STOP_RESET,
+				   state == pci_channel_io_normal);
 		/* if the PCI core never comes back with slot_reset */
 		bd->aer_pending = true;
 		queue_delayed_work(system_unbound_wq, &bd->aer_work,
@@ -386,7 +369,7 @@ static int bcchip_pm_suspend(struct device *dev)
 		return 0;
 	mutex_lock(&bd->reset_mutex);
 	if (bcchip_begin_reset(bd, "system sleep")) {
-		bcchip_quiesce(bd, true);
+		bcchip_dev_disable(bd, BCCHIP_STOP_RESET, true);
 		bd->pm_quiesced = true;
 	}
 	mutex_unlock(&bd->reset_mutex);

@@ -52,20 +52,6 @@ static int bcchip_fw_errno(const struct bcfw_hdr *hdr, u32 len)
 	}
 }
 
-static int bcchip_state_errno(enum bcchip_state state)
-{
-	switch (state) {
-	case BCCHIP_STATE_LIVE:
-		return 0;
-	case BCCHIP_STATE_REMOVED:
-		return -ENODEV;
-	case BCCHIP_STATE_DEAD:
-		return -EIO;
-	default:
-		return -EAGAIN;
-	}
-}
-
 static int bcchip_fetch_attest(struct bcchip_dev *bd, struct bcchip_status *st,
 			       struct bcchip_attest_rsp *rsp,
 			       unsigned int timeout_ms)
@@ -297,12 +283,12 @@ int bcchip_attest_refresh(struct bcchip_dev *bd)
 		kfree(rsp);
 		return -EINTR;
 	}
-	down_read(&bd->hw_lock);
-	ret = bcchip_state_errno(bcchip_get_state(bd));
-	if (!ret)
+	ret = bcchip_hw_try_get(bd);
+	if (!ret) {
 		ret = bcchip_host_cmd(bd, BCFW_OP_ATTEST_REFRESH, 0, rsp,
 				      sizeof(*rsp), &len, 0);
-	up_read(&bd->hw_lock);
+		bcchip_hw_put(bd);
+	}
 	/* whatever came of it, nobody is to be told what was before */
 	bcchip_status_forget(bd);
 	mutex_unlock(&bd->refresh_lock);

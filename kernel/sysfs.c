@@ -26,7 +26,7 @@ static const char * const bcchip_state_names[] = {
 
 static struct bcchip_dev *to_bcchip(struct device *dev)
 {
-	return dev_get_drvdata(dev);
+	return container_of(dev, struct bcchip_dev, dev);
 }
 
 static ssize_t serial_show(struct device *dev, struct device_attribute *attr,
