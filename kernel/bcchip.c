@@ -103,9 +103,11 @@ int bcchip_state_errno(enum bcchip_state state)
 
 /*
  * The right to use the hardware, as tpm_try_get_ops() is the TPM's: 0
- * with hw_lock held for reading and the chip LIVE, which it stays until
- * bcchip_hw_put() (a reset or removal waits for it).  Otherwise the
- * state's errno, or -EINTR for a fatal signal, and nothing held.
+ * with hw_lock held for reading and the chip LIVE.  A reset or removal
+ * may still stop the chip meanwhile (failing the holder's commands), but
+ * it is neither restarted nor torn down until bcchip_hw_put().
+ * Otherwise the state's errno, or -EINTR for a fatal signal, and
+ * nothing held.
  */
 int bcchip_hw_try_get(struct bcchip_dev *bd)
 {
@@ -678,7 +680,7 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	ret = bcchip_setup_irqs(bd);
 	if (ret)
-		goto err_queues;
+		goto err_irqs;
 	ret = bcchip_hw_enable(bd);
 	if (ret)
 		goto err_disable;
@@ -689,10 +691,10 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	ret = bcchip_identify(bd);
 	if (ret)
-		goto err_cpuhp;
+		goto err_disable;
 	ret = bcchip_cdev_add(bd);
 	if (ret)
-		goto err_cpuhp;
+		goto err_disable;
 	bcchip_debugfs_add(bd);
 	/* what AER's slot_reset restores after a secondary bus reset */
 	pci_save_state(pdev);
@@ -707,12 +709,17 @@ static int bcchip_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_unlock(&bd->reset_mutex);
 	return 0;
 
-	/* one label per stage; no file is open, so the CPU map may go first */
-err_cpuhp:
-	bcchip_cpuhp_del(bd);
+	/*
+	 * Removal's order: the chip stopped and every user gone first, then
+	 * the CPU hotplug callbacks and the poller (an interrupt may kick it
+	 * until then; safe if never added), then the handlers (a partly set
+	 * up set of vectors too).
+	 */
 err_disable:
 	bcchip_set_state(bd, BCCHIP_STATE_DEAD);
 	bcchip_dev_disable(bd, BCCHIP_STOP_REMOVE, true);
+	bcchip_cpuhp_del(bd);
+err_irqs:
 	bcchip_free_irqs(bd);
 err_queues:
 	bcchip_events_stop(bd);

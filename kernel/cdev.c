@@ -445,7 +445,6 @@ static long bcchip_ioc_cmd(struct bcchip_client *client, struct file *file,
 		bcchip_hw_put(bd);
 	} else {
 		bcchip_quota_release(client);
-		k.generation = bcchip_generation(bd);
 	}
 
 	if (!ret && copy_to_user(u64_to_user_ptr(k.resp_ptr), resp,

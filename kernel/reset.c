@@ -137,30 +137,34 @@ static void bcchip_heartbeat_work(struct work_struct *work)
 					     heartbeat_work);
 	unsigned int timeout_ms = max(1U, READ_ONCE(bcchip_recovery_timeout_ms));
 	struct bcfw_info *info;
-	u32 gen = bcchip_generation(bd);
+	u32 gen;
 	int ret;
 
 	info = kzalloc(sizeof(*info), GFP_KERNEL);
 	if (!info)
 		return;
 	/* not LIVE: a reset or removal is looking after the chip already */
-	ret = bcchip_hw_try_get(bd);
-	if (!ret) {
-		ret = bcchip_fetch_info(bd, info, timeout_ms);
-		bcchip_hw_put(bd);
-	}
-	kfree(info);
+	if (bcchip_hw_try_get(bd))
+		goto out;
+	gen = bcchip_generation(bd);
+	ret = bcchip_fetch_info(bd, info, timeout_ms);
 	/*
-	 * ECANCELED: the watchdog found the heartbeat itself overdue and
-	 * aborted it before our own wait ran out; the device honours aborts
-	 * without the firmware, so that is no answer either.
+	 * Decided before the put, so that no restart can come in between.
+	 * ECANCELED with the chip still LIVE in the same generation: the
+	 * watchdog found the heartbeat itself overdue and aborted it, which
+	 * the device honours without the firmware, so no answer either (a
+	 * reset's abort leaves the chip RESETTING).
 	 */
 	if ((ret == -ETIMEDOUT || ret == -ECANCELED) &&
+	    bcchip_get_state(bd) == BCCHIP_STATE_LIVE &&
 	    gen == bcchip_generation(bd)) {
 		dev_notice(bcchip_pdev_dev(bd), "firmware gave no sign of life for %u ms\n",
 			   timeout_ms);
 		bcchip_schedule_reset(bd, "firmware unresponsive");
 	}
+	bcchip_hw_put(bd);
+out:
+	kfree(info);
 }
 
 static void bcchip_watchdog(struct work_struct *work)
@@ -189,10 +193,11 @@ static void bcchip_watchdog(struct work_struct *work)
 		bcchip_queue_check_timeouts(&bd->queues[qid], timeout_ms, &why,
 					    &overdue);
 unlock:
-	up_read(&bd->hw_lock);
+	/* under hw_lock: the reset asked for is of this generation */
 	if (why)
 		bcchip_schedule_reset(bd, why);
-	else if (overdue)
+	up_read(&bd->hw_lock);
+	if (!why && overdue)
 		queue_work(system_unbound_wq, &bd->heartbeat_work);
 rearm:
 	spin_lock(&bd->state_lock);
