@@ -16,6 +16,7 @@
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/module.h>
+#include <linux/ratelimit.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
@@ -307,6 +308,17 @@ static long bcchip_ioc_info(struct bcchip_client *client,
 }
 
 /*
+ * Refused host opcodes are logged for the administrator, rate-limited,
+ * and what the limiter drops is not announced: its "callbacks
+ * suppressed" line is a warning, which user space must not be able to
+ * raise at will.
+ */
+static struct ratelimit_state bcchip_refusal_rs =
+	RATELIMIT_STATE_INIT_FLAGS(bcchip_refusal_rs, DEFAULT_RATELIMIT_INTERVAL,
+				   DEFAULT_RATELIMIT_BURST,
+				   RATELIMIT_MSG_ON_RELEASE);
+
+/*
  * Check the request frame, from the driver's own copy so user space
  * cannot change it under us; only header fields are looked at.
  */
@@ -320,9 +332,10 @@ static int bcchip_check_frame(struct bcchip_dev *bd, struct file *file,
 		return -EINVAL;
 	switch (BCFW_OPC_CLASS(opcode)) {
 	case BCFW_OPC_HOST:
-		dev_info_ratelimited(bcchip_pdev_dev(bd),
-				     "%s[%d]: host opcode %#x refused\n",
-				     current->comm, task_pid_nr(current), opcode);
+		if (__ratelimit(&bcchip_refusal_rs))
+			dev_info(bcchip_pdev_dev(bd),
+				 "%s[%d]: host opcode %#x refused\n",
+				 current->comm, task_pid_nr(current), opcode);
 		return -EPERM;
 	case BCFW_OPC_ADMIN:
 		if (!(file->f_mode & FMODE_WRITE) || !capable(CAP_SYS_ADMIN))

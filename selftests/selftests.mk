@@ -9,7 +9,8 @@ SELFTEST_PROGS := $(B)/selftests/bcchip_abi_test $(B)/selftests/bcchip_deademu_t
 	$(B)/selftests/bcchip_clients_test $(B)/selftests/bcchip_vectors_test \
 	$(B)/selftests/bcchip_events_test $(B)/selftests/bcchip_hotplug_test \
 	$(B)/selftests/bcchip_close_test $(B)/selftests/bcchip_pm_test \
-	$(B)/selftests/bcchip_isolation_test $(B)/selftests/bcchip_faults_test
+	$(B)/selftests/bcchip_isolation_test $(B)/selftests/bcchip_faults_test \
+	$(B)/selftests/bcchip_fuzz_test
 # The harness relies on GNU extensions; it also has unused helpers.
 SELFTEST_CFLAGS := $(filter-out -std=c11 -Wmissing-prototypes,$(CFLAGS_BASE)) \
 	-std=gnu11 -Wno-unused-function \

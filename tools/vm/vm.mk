@@ -4,7 +4,7 @@ VM_KVER = $(if $(filter 6.12,$(KERNEL)),$(K612),$(K61))
 # Listed when the recipe runs, after `all` has built them.
 VM_TESTS = $(TOP)/build/rel/selftests/*_test $(TOP)/build/rel/lib/tests/test_pkcs11
 
-.PHONY: check-vm check-vm-clients demo demo-vm
+.PHONY: check-vm check-vm-clients demo demo-vm fuzz-ioctl
 check-vm: all
 	@$(MAKE) -s all module KVER=$(VM_KVER)
 	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 --timeout 1500 --emu-arg=--test-clock \
@@ -39,3 +39,18 @@ check-vm-clients: all
 		-- sh -c 'modprobe bcchip && sleep 1 && bash /usr/libexec/bcchip/clients \
 			/usr/lib/x86_64-linux-gnu/pkcs11/libbc_pkcs11.so \
 			"Bastionchip vm 0" "Bastionchip vm 1"'
+
+# The char-device fuzzer alone, for longer than make check runs it:
+#   make fuzz-ioctl [KERNEL=6.12] [FUZZ_SECONDS=600] [FUZZ_SEED=0x...]
+#   [FUZZ_WORKERS=4] [IOMMU=1]
+FUZZ_SECONDS ?= 300
+FUZZ_WORKERS ?= 4
+fuzz-ioctl: all
+	@$(MAKE) -s all module KVER=$(VM_KVER)
+	tools/vm/run --no-build --kernel $(KERNEL) --chips 2 \
+		--timeout $$(( $(FUZZ_SECONDS) + 300 )) $(if $(IOMMU),--iommu) \
+		--add $(TOP)/build/rel/selftests/bcchip_fuzz_test:/usr/libexec/bcchip/tests/bcchip_fuzz_test \
+		-- sh -c 'modprobe bcchip && sleep 1 && \
+			BCCHIP_FUZZ_SECONDS=$(FUZZ_SECONDS) BCCHIP_FUZZ_WORKERS=$(FUZZ_WORKERS) \
+			$(if $(FUZZ_SEED),BCCHIP_FUZZ_SEED=$(FUZZ_SEED)) \
+			/usr/libexec/bcchip/tests/bcchip_fuzz_test'
