@@ -460,17 +460,6 @@ TEST_F_TIMEOUT(nl, refresh, 60)
 }
 
 /* The VM harness forgives driver warnings between these lines. */
-static void kmsg(const char *line)
-{
-	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (write(fd, line, strlen(line)) < 0)
-		fprintf(stderr, "# /dev/kmsg: %s\n", strerror(errno));
-	close(fd);
-}
-
 /*
  * TEST_CLOCK on chip @chip (admin class: root, file open for writing);
  * the firmware's status, or 1000 + errno.  DENIED unless the emulator
@@ -521,7 +510,7 @@ TEST_F_TIMEOUT(nl, refresh_failure_and_near_expiry, 60)
 	ASSERT_EQ(0, nl_open(&events));
 	ASSERT_EQ(0, nl_join_events(&events));
 	/* the driver logs the chip's bad news as warnings */
-	kmsg("@@BCCHIP-EXPECT-BEGIN refresh failures, near expiry\n");
+	bt_kmsg("@@BCCHIP-EXPECT-BEGIN refresh failures, near expiry\n");
 	ASSERT_EQ(BCFW_S_OK, test_clock(self->chip, BCFW_CLOCK_SET_FAIL, 0, 1,
 					NULL));
 	EXPECT_EQ(-EIO, status_one(&self->nl, BCCHIP_NL_CMD_REFRESH,
@@ -555,7 +544,7 @@ TEST_F_TIMEOUT(nl, refresh_failure_and_near_expiry, 60)
 	EXPECT_EQ(0, m.num[BCCHIP_NL_A_ATTEST_FAILURES]);
 	ASSERT_EQ(0, wait_event(&events, self->chip,
 				BCCHIP_EVENT_REFRESH_DONE, 10, &ev));
-	kmsg("@@BCCHIP-EXPECT-END\n");
+	bt_kmsg("@@BCCHIP-EXPECT-END\n");
 	close(events.fd);
 }
 
@@ -577,7 +566,7 @@ TEST_F_TIMEOUT(nl, events_while_unbound, 90)
 	if (test_clock(self->chip, 0, 0, 0, &st) != BCFW_S_OK)
 		SKIP(return, "no TEST_CLOCK (emulator without --test-clock)");
 	ASSERT_EQ(0, bt_chip_pci(self->chip, addr, sizeof(addr)));
-	kmsg("@@BCCHIP-EXPECT-BEGIN refresh failure while unbound\n");
+	bt_kmsg("@@BCCHIP-EXPECT-BEGIN refresh failure while unbound\n");
 	ASSERT_EQ(BCFW_S_OK, test_clock(self->chip,
 					BCFW_CLOCK_SET_TIME | BCFW_CLOCK_SET_FAIL,
 					st.next_refresh - 5, 1, NULL));
@@ -609,7 +598,7 @@ TEST_F_TIMEOUT(nl, events_while_unbound, 90)
 		EXPECT_EQ(seq + 1, ev.num[BCCHIP_NL_A_EVENT_SEQ]);
 		seq = ev.num[BCCHIP_NL_A_EVENT_SEQ];
 	} while (ev.num[BCCHIP_NL_A_EVENT_TYPE] != BCCHIP_EVENT_REFRESH_DONE);
-	kmsg("@@BCCHIP-EXPECT-END\n");
+	bt_kmsg("@@BCCHIP-EXPECT-END\n");
 	close(events.fd);
 }
 

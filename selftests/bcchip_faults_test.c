@@ -18,17 +18,6 @@ BT_CLOSING_LINE()
 #define THREADS		4
 #define PER_THREAD	100
 
-static void kmsg(const char *line)
-{
-	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (write(fd, line, strlen(line)) < 0)
-		perror("/dev/kmsg");
-	close(fd);
-}
-
 /* The sum of every queue's `ignored` counter in debugfs rings; -1 if none. */
 static long ignored(int chip)
 {
@@ -168,7 +157,7 @@ FIXTURE_SETUP(fault)
 	ASSERT_STREQ("live", state);
 	self->gen = bt_attr_num(self->chip, "generation");
 	self->resets = bt_attr_num(self->chip, "reset_count");
-	kmsg("@@BCCHIP-EXPECT-BEGIN x-fault\n");
+	bt_kmsg("@@BCCHIP-EXPECT-BEGIN x-fault\n");
 }
 
 FIXTURE_TEARDOWN(fault)
@@ -177,7 +166,7 @@ FIXTURE_TEARDOWN(fault)
 	/* back to normal before the next test: an ECHO that checks out */
 	bt_wait_echo(self->fd, 5);
 	usleep(300 * 1000);
-	kmsg("@@BCCHIP-EXPECT-END x-fault\n");
+	bt_kmsg("@@BCCHIP-EXPECT-END x-fault\n");
 	close(self->fd);
 }
 

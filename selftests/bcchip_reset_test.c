@@ -398,17 +398,6 @@ TEST_F_TIMEOUT(chip, reset_under_load, 90)
 }
 
 /* A line in the kernel log, for the VM harness's dmesg check. */
-static void kmsg(const char *line)
-{
-	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (write(fd, line, strlen(line)) < 0)
-		fprintf(stderr, "# /dev/kmsg: %s\n", strerror(errno));
-	close(fd);
-}
-
 /*
  * An uncorrectable PCIe error injected by QEMU (through the VM harness):
  * the AER handlers quiesce the chip (the command in flight gets
@@ -538,7 +527,7 @@ static void aer_recovers(struct __test_metadata *_metadata,
 	if (errs < 0)
 		SKIP(return, "no AER on %s", addr);
 	ASSERT_EQ(0, enable_serr(addr));
-	kmsg("@@BCCHIP-EXPECT-BEGIN AER injection\n");
+	bt_kmsg("@@BCCHIP-EXPECT-BEGIN AER injection\n");
 	ASSERT_EQ(0, pthread_create(&thr, NULL, sleeper_run, &s));
 	sleep(1);
 	bt_ask_host(verb, self->chip);
@@ -547,7 +536,7 @@ static void aer_recovers(struct __test_metadata *_metadata,
 		usleep(100 * 1000);
 	ASSERT_EQ(0, pthread_join(thr, NULL));
 	if (aer_errors(addr) == errs) {
-		kmsg("@@BCCHIP-EXPECT-END AER injection\n");
+		bt_kmsg("@@BCCHIP-EXPECT-END AER injection\n");
 		SKIP(return, "the injected error did not reach the AER driver");
 	}
 	EXPECT_EQ(-ECANCELED, s.ret);
@@ -556,7 +545,7 @@ static void aer_recovers(struct __test_metadata *_metadata,
 	EXPECT_EQ(-ESTALE, bt_echo_gen(self->fd, gen, NULL));
 	ASSERT_EQ(0, bt_attr_str(self->chip, "state", state, sizeof(state)));
 	EXPECT_STREQ("live", state);
-	kmsg("@@BCCHIP-EXPECT-END AER injection\n");
+	bt_kmsg("@@BCCHIP-EXPECT-END AER injection\n");
 }
 
 TEST_F_TIMEOUT(chip, aer_fatal_error_recovers, 60)

@@ -138,17 +138,6 @@ TEST_F_TIMEOUT(mod, one_vector_per_queue, 60)
 	load_and_use(_metadata, "", 0);
 }
 
-static void kmsg(const char *line)
-{
-	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (write(fd, line, strlen(line)) < 0)
-		perror("/dev/kmsg");
-	close(fd);
-}
-
 /*
  * Legal parameters whose bounce buffers (two frames per tag) would pin
  * more than the driver's bound are refused with a message, not taken from
@@ -160,10 +149,10 @@ TEST_F_TIMEOUT(mod, bounce_memory_bound, 60)
 	long per_uid;
 	int fd;
 
-	kmsg("@@BCCHIP-EXPECT-BEGIN\n");
+	bt_kmsg("@@BCCHIP-EXPECT-BEGIN\n");
 	ASSERT_EQ(0, reload("io_queue_depth=1024 max_io_queues=2"));
 	sleep(1);
-	kmsg("@@BCCHIP-EXPECT-END\n");
+	bt_kmsg("@@BCCHIP-EXPECT-END\n");
 	EXPECT_NE(0, access("/dev/bcchip0", F_OK));
 	ASSERT_EQ(0, reload("io_queue_depth=256 max_io_queues=2"));
 	fd = bt_wait_open("/dev/bcchip0", 10);
