@@ -30,6 +30,9 @@
 	}								\
 	static void __attribute__((constructor)) bt_register_totals(void) \
 	{								\
+		/* the harness's test children end with _exit(): a	\
+		 * pipe's buffered lines would be lost */		\
+		setvbuf(stdout, NULL, _IOLBF, 0);			\
 		atexit(bt_print_totals);				\
 	}
 
