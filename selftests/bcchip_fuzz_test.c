@@ -75,7 +75,7 @@ static uint32_t below(uint32_t n)
 
 /* What the workers share with the parent (MAP_SHARED). */
 struct worker_log {
-	unsigned long ops, infos, cmds, cmd_ok, opens, forks;
+	unsigned long ops, infos, cmds, cmd_ok, opens, forks, sessions;
 	unsigned long unexpected;	/* oracle violations */
 	unsigned int next;
 	char last[HISTORY][96];
@@ -110,6 +110,17 @@ static void violation(const char *fmt, ...)
 	fprintf(stderr, "# pid %d: %s\n", getpid(), msg);
 }
 
+/* Whether any of @n bytes at @p is not zero. */
+static bool memchr_inv(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n--)
+		if (*b++)
+			return true;
+	return false;
+}
+
 /* ---- memory the pointers are drawn from ---- */
 
 struct arena {
@@ -129,8 +140,8 @@ static void *uffd_server(void *arg)
 {
 	struct uffd_msg msg;
 	struct pollfd p = { .fd = uffd, .events = POLLIN };
+	unsigned int seed = (unsigned int)(uintptr_t)arg;
 
-	(void)arg;
 	for (;;) {
 		struct uffdio_zeropage z;
 
@@ -140,7 +151,9 @@ static void *uffd_server(void *arg)
 			continue;
 		if (msg.event != UFFD_EVENT_PAGEFAULT)
 			continue;
-		usleep(1000 * (msg.arg.pagefault.address & 0x3f));
+		/* mostly short, now and then long enough to meet a reset */
+		usleep(rand_r(&seed) % 8 ? 1000 * (rand_r(&seed) % 100) :
+					   1000 * (500 + rand_r(&seed) % 2000));
 		z.range.start = msg.arg.pagefault.address & ~(uint64_t)(A.page - 1);
 		z.range.len = A.page;
 		z.mode = 0;
@@ -173,12 +186,15 @@ static int arena_init(uint32_t max_frame)
 	reg.range.len = 2 * A.page;
 	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
 	if (ioctl(uffd, UFFDIO_REGISTER, &reg) ||
-	    pthread_create(&th, NULL, uffd_server, NULL))
+	    pthread_create(&th, NULL, uffd_server,
+			   (void *)(uintptr_t)(unsigned int)rnd()))
 		goto no_uffd;
 	pthread_detach(th);
 	return 0;
 no_uffd:
-	/* without userfaultfd the region is plain memory */
+	/* without userfaultfd the region is plain memory: say so */
+	fprintf(stderr, "# pid %d: no userfaultfd (%s): stalls are plain memory\n",
+		getpid(), strerror(errno));
 	if (uffd >= 0)
 		close(uffd);
 	uffd = -1;
@@ -220,6 +236,7 @@ static void *pick_ptr(uint32_t len, bool *valid_rw, const char **kind)
 /* ---- what is fuzzed ---- */
 
 static int fds[SLOTS];
+static bool fd_rdonly[SLOTS];
 static uint32_t max_frame = BT_MAX_FRAME;
 
 /*
@@ -291,7 +308,7 @@ static bool errno_allowed_cmd(int e)
 	switch (e) {
 	case EINVAL: case EFAULT: case E2BIG: case ESTALE: case EMSGSIZE:
 	case EPERM: case ETIMEDOUT: case EINTR: case EIO: case ECANCELED:
-	case EAGAIN: case ENODEV: case ENOMEM: case EBADF: case ENOTTY:
+	case EAGAIN: case ENODEV: case ENOMEM: case EBADF:
 		return true;
 	default:
 		return false;
@@ -302,19 +319,20 @@ static bool errno_allowed_info(int e)
 {
 	switch (e) {
 	case EINVAL: case EFAULT: case E2BIG: case ENODEV: case EBADF:
-	case ENOTTY: case EINTR:
+	case EINTR:
 		return true;
 	default:
 		return false;
 	}
 }
 
-static int pick_fd(void)
+static int pick_fd(bool *rdonly)
 {
-	int fd = fds[below(SLOTS)];
+	int slot = below(SLOTS);
 
+	*rdonly = fd_rdonly[slot];
 	/* now and then one that is not ours, or no fd at all */
-	return below(50) ? fd : (below(2) ? -1 : 1000);
+	return below(50) ? fds[slot] : (below(2) ? -1 : 1000);
 }
 
 static uint32_t pick_struct_size(uint32_t real)
@@ -340,8 +358,8 @@ static void do_info(void)
 	uint32_t size = pick_struct_size(sizeof(*in));
 	void *arg = raw;
 	const char *kind = "struct";
-	bool rw = true;
-	int fd = pick_fd(), ret;
+	bool rw = true, rdonly, bad;
+	int fd = pick_fd(&rdonly), ret;
 
 	memset(raw, 0, sizeof(raw));
 	if (!below(6))
@@ -352,6 +370,12 @@ static void do_info(void)
 		raw[sizeof(*in) + below(8)] = 1;	/* a tail past the struct */
 	if (size > sizeof(raw) || !below(8))
 		arg = pick_ptr(size, &rw, &kind);
+	(void)rdonly;
+	/* what the driver must refuse, decided before it can change it */
+	bad = size < sizeof(*in) || in->flags ||
+	      memchr_inv(in->reserved, sizeof(in->reserved)) ||
+	      (size > sizeof(*in) &&
+	       memchr_inv(raw + sizeof(*in), size - sizeof(*in)));
 	note("INFO fd %d size %u %s flags %#x", fd, size, kind, in->flags);
 	ret = ioctl(fd, _IOC(_IOC_READ | _IOC_WRITE, BCCHIP_IOC_MAGIC,
 			     _IOC_NR(BCCHIP_IOC_INFO), size), arg);
@@ -361,6 +385,14 @@ static void do_info(void)
 			  strerror(errno));
 	if (!ret && arg == raw && in->abi_version != BCCHIP_ABI_VERSION)
 		violation("INFO succeeded with abi_version %u", in->abi_version);
+	if (!ret && arg == raw && bad)
+		violation("INFO size %u succeeded with bad fields", size);
+}
+
+/* The frame's opcode class, as the driver classifies it. */
+static bool is_host(uint16_t op)
+{
+	return op >= 0x4000 && op < 0x8000;
 }
 
 static void do_cmd(void)
@@ -368,14 +400,14 @@ static void do_cmd(void)
 	uint8_t raw[sizeof(struct bcchip_ioc_cmd) + 64];
 	struct bcchip_ioc_cmd *c = (void *)raw;
 	uint32_t size = pick_struct_size(sizeof(*c));
-	uint32_t req_len = pick_len(), body;
-	uint8_t *req, *resp, payload[16];
+	uint32_t req_len = pick_len(), body, cap, i, hdr_len;
+	uint8_t *req, *resp, fill = (uint8_t)rnd();
 	const char *rk = "buf", *sk = "resp", *ak = "struct";
-	bool req_ok = true, resp_ok = true, arg_ok = true, echo = false;
-	uint32_t cap, i;
+	bool req_ok = true, resp_ok = true, arg_ok = true, rdonly, bad;
+	bool echo, magic_ok = true;
 	uint16_t op = pick_opcode();
 	void *arg = raw;
-	int fd = pick_fd(), ret;
+	int fd = pick_fd(&rdonly), ret;
 	static uint8_t respbuf[BT_MAX_FRAME * 2 + GUARD];
 
 	memset(raw, 0, sizeof(raw));
@@ -383,23 +415,30 @@ static void do_cmd(void)
 	req = A.buf;
 	body = req_len > BCFW_HDR_SIZE && req_len <= max_frame ?
 	       req_len - BCFW_HDR_SIZE : 0;
-	for (i = 0; i < sizeof(payload); i++)
-		payload[i] = (uint8_t)rnd();
 	bt_frame(req, op, below(4) ? 0 : (uint32_t)rnd(), NULL, 0);
-	for (i = 0; i < body && i < 256; i++)
-		req[BCFW_HDR_SIZE + i] = (uint8_t)rnd();
-	if (op == BCFW_OP_ECHO && body >= sizeof(payload))
-		memcpy(req + BCFW_HDR_SIZE, payload, sizeof(payload));
-	bt_put_le32(req + 8, below(6) ? req_len : pick_len());
-	if (!below(10))
+	/* a body each byte of which an ECHO must give back */
+	for (i = 0; i < body; i++)
+		req[BCFW_HDR_SIZE + i] = (uint8_t)(fill + i * 31);
+	if (op == BCFW_OP_SESSION_OPEN && below(2)) {
+		/* a well-formed one: the session must go with its file */
+		memset(req + BCFW_HDR_SIZE, 0, 8);
+		req[BCFW_HDR_SIZE] = (uint8_t)below(2);
+		req_len = BCFW_HDR_SIZE + 8;
+		body = 8;
+	}
+	hdr_len = below(6) ? req_len : pick_len();
+	bt_put_le32(req + 8, hdr_len);
+	if (!below(10)) {
 		bt_put_le32(req, (uint32_t)rnd());		/* magic */
+		magic_ok = bt_get_le32(req) == BCFW_MAGIC;
+	}
 	if (!below(10))
 		req[4] = (uint8_t)rnd();			/* version */
-	echo = op == BCFW_OP_ECHO && body >= sizeof(payload);
+	echo = op == BCFW_OP_ECHO;
 	if (!below(8))
 		req = pick_ptr(req_len, &req_ok, &rk);
 
-	/* the response buffer, with guard bytes after what we offer */
+	/* the response buffer: a pattern, then guard bytes after it */
 	cap = below(3) ? max_frame : pick_len();
 	resp = respbuf;
 	if (cap > sizeof(respbuf) - GUARD || !below(8)) {
@@ -407,14 +446,16 @@ static void do_cmd(void)
 		if (resp == A.buf || resp == A.buf + 1)
 			resp_ok = false;	/* it is the request */
 	}
-	if (resp == respbuf)
+	if (resp == respbuf) {
+		memset(respbuf, 0x5c, cap);
 		memset(respbuf + cap, 0xa5, GUARD);
+	}
 
 	c->req_len = req_len;
 	c->req_ptr = (uintptr_t)req;
 	c->resp_ptr = (uintptr_t)resp;
 	c->resp_len = cap;
-	switch (below(8)) {
+	switch (below(10)) {
 	case 0:
 		c->timeout_ms = (uint32_t)rnd();
 		break;
@@ -423,13 +464,24 @@ static void do_cmd(void)
 					   BCCHIP_CMD_TIMEOUT_MAX_MS + 1;
 		break;
 	case 2:
-		c->timeout_ms = BCCHIP_CMD_TIMEOUT_MIN_MS;
+		c->timeout_ms = below(2) ? BCCHIP_CMD_TIMEOUT_MIN_MS :
+					   BCCHIP_CMD_TIMEOUT_MAX_MS;
+		break;
+	case 3:
+		c->timeout_ms = 0;	/* the driver's default */
 		break;
 	default:
 		c->timeout_ms = 2000;
 	}
-	if (!below(6))
-		c->generation = below(2) ? (uint32_t)rnd() : 1;
+	if (!below(6)) {
+		struct bcchip_ioc_info in;
+
+		memset(&in, 0, sizeof(in));
+		/* the current generation, the one before, or anything */
+		c->generation = (uint32_t)rnd();
+		if (below(3) && !ioctl(fd, BCCHIP_IOC_INFO, &in))
+			c->generation = in.generation - below(2);
+	}
 	if (!below(10))
 		c->flags = (uint32_t)rnd();
 	if (!below(10))
@@ -438,6 +490,18 @@ static void do_cmd(void)
 		raw[sizeof(*c) + below(8)] = 1;
 	if (size > sizeof(raw) || !below(10))
 		arg = pick_ptr(size, &arg_ok, &ak);
+	/* what the driver must refuse, whatever else happens */
+	bad = size < sizeof(*c) || c->flags ||
+	      memchr_inv(c->reserved, sizeof(c->reserved)) ||
+	      (size > sizeof(*c) &&
+	       memchr_inv(raw + sizeof(*c), size - sizeof(*c))) ||
+	      req_len < BCFW_HDR_SIZE || req_len > max_frame ||
+	      cap < BCFW_HDR_SIZE || (req == A.buf && !magic_ok) ||
+	      (req == A.buf && hdr_len != req_len) ||
+	      (c->timeout_ms && (c->timeout_ms < BCCHIP_CMD_TIMEOUT_MIN_MS ||
+				 c->timeout_ms > BCCHIP_CMD_TIMEOUT_MAX_MS)) ||
+	      (req == A.buf && is_host(op)) ||
+	      (req == A.buf && op >= 0x8000 && rdonly);
 
 	note("CMD fd %d size %u op %#x req %u/%s resp %u/%s to %u gen %u %s",
 	     fd, size, op, req_len, rk, cap, sk, c->timeout_ms, c->generation,
@@ -446,27 +510,51 @@ static void do_cmd(void)
 			     _IOC_NR(BCCHIP_IOC_CMD), size), arg);
 	COUNT(cmds);
 	if (ret < 0) {
-		if (!errno_allowed_cmd(errno))
-			violation("CMD op %#x: errno %d (%s)", op, errno,
-				  strerror(errno));
+		int e = errno;
+
+		if (!errno_allowed_cmd(e))
+			violation("CMD op %#x: errno %d (%s)", op, e, strerror(e));
+		if (e == EPERM && arg == raw && req == A.buf && !is_host(op) &&
+		    !(op >= 0x8000 && rdonly) && op < 0x8000)
+			violation("CMD op %#x: EPERM for a user-class opcode", op);
+		if (e == EMSGSIZE && arg == raw &&
+		    (c->resp_len <= (cap < max_frame ? cap : max_frame) ||
+		     c->resp_len > max_frame))
+			violation("CMD op %#x: EMSGSIZE with %u needed for %u",
+				  op, c->resp_len, cap);
+		if (resp == respbuf)
+			for (i = 0; i < GUARD; i++)
+				if (respbuf[cap + i] != 0xa5) {
+					violation("CMD op %#x failed (%d) but wrote past its %u-byte buffer",
+						  op, e, cap);
+					break;
+				}
 		return;
 	}
 	COUNT(cmd_ok);
+	if (op == BCFW_OP_SESSION_OPEN && arg == raw && c->fw_status == BCFW_S_OK)
+		COUNT(sessions);
+	if (arg == raw && bad)
+		violation("CMD op %#x size %u: succeeded with fields it must refuse",
+			  op, size);
 	if (arg != raw)
 		return;
 	if (!resp_ok || !req_ok) {
 		/* a command may run with a bad response pointer, not succeed */
-		if (resp == NULL || resp == A.hole || resp == A.ro)
+		if (resp == NULL || resp == A.hole || resp == A.ro ||
+		    (uintptr_t)resp >= 0xffff800000000000ULL)
 			violation("CMD op %#x succeeded with response buffer %s",
 				  op, sk);
 		return;
 	}
-	if (c->resp_len > cap || c->resp_len < BCFW_HDR_SIZE)
+	if (c->resp_len > cap || c->resp_len < BCFW_HDR_SIZE) {
 		violation("CMD op %#x: resp_len %u for a %u-byte buffer", op,
 			  c->resp_len, cap);
-	else if (resp == respbuf && bt_get_le32(respbuf) != BCFW_MAGIC)
+		return;
+	}
+	if (resp == respbuf && bt_get_le32(respbuf) != BCFW_MAGIC)
 		violation("CMD op %#x: response without the frame magic", op);
-	if (resp == respbuf && cap < sizeof(respbuf) - GUARD)
+	if (resp == respbuf)
 		for (i = 0; i < GUARD; i++)
 			if (respbuf[cap + i] != 0xa5) {
 				violation("CMD op %#x: %u-byte buffer written past its end",
@@ -474,9 +562,15 @@ static void do_cmd(void)
 				break;
 			}
 	if (echo && c->fw_status == BCFW_S_OK && resp == respbuf &&
-	    c->resp_len == req_len && req == A.buf &&
-	    memcmp(respbuf + BCFW_HDR_SIZE, payload, sizeof(payload)))
-		violation("ECHO answered with another payload");
+	    req == A.buf) {
+		if (c->resp_len != req_len)
+			violation("ECHO of %u bytes answered with %u", req_len,
+				  c->resp_len);
+		else if (memcmp(respbuf + BCFW_HDR_SIZE, A.buf + BCFW_HDR_SIZE,
+				body))
+			violation("ECHO answered with another body (%u bytes)",
+				  body);
+	}
 }
 
 static void do_open(void)
@@ -501,6 +595,7 @@ static void do_open(void)
 	if (fds[slot] >= 0)
 		close(fds[slot]);
 	fds[slot] = fd;
+	fd_rdonly[slot] = (flags & O_ACCMODE) == O_RDONLY;
 }
 
 static void do_close(void)
@@ -526,6 +621,7 @@ static void do_dup(void)
 	if (fds[to] >= 0)
 		close(fds[to]);
 	fds[to] = fd;
+	fd_rdonly[to] = fd_rdonly[from];
 }
 
 static void one_op(void);
@@ -616,30 +712,44 @@ static void chaos(const char *pci, double end, unsigned long counts[4])
 {
 	while (bt_now() < end - 2) {
 		usleep(1000 * (1000 + below(2000)));
+		/* what took effect is counted, not what was tried */
 		switch (below(4)) {
 		case 0:
-			bt_attr_write(1, "reset", "1");
-			counts[0]++;
+			counts[0] += !bt_attr_write(1, "reset", "1");
 			break;
 		case 1:
-			sysfs_write("/sys/bus/pci/drivers/bcchip/unbind", pci);
-			usleep(1000 * below(800));
-			sysfs_write("/sys/bus/pci/drivers/bcchip/bind", pci);
-			counts[1]++;
+			if (!sysfs_write("/sys/bus/pci/drivers/bcchip/unbind", pci)) {
+				usleep(1000 * below(800));
+				counts[1] += !sysfs_write("/sys/bus/pci/drivers/bcchip/bind",
+							  pci);
+			}
 			break;
 		case 2:
-			if (system("bcctl status >/dev/null 2>&1") == -1)
-				perror("bcctl status");
-			counts[2]++;
+			counts[2] += system("bcctl status >/dev/null 2>&1") == 0;
 			break;
 		default:
-			if (system("bcctl attestation refresh 1 >/dev/null 2>&1") == -1)
-				perror("bcctl attestation refresh");
-			counts[3]++;
+			counts[3] += system("bcctl attestation refresh 1 >/dev/null 2>&1") == 0;
 		}
 	}
 	if (!chip_bound(pci))
 		sysfs_write("/sys/bus/pci/drivers/bcchip/bind", pci);
+}
+
+/* Waits for @pid until @deadline, then kills it; whether it ended by itself. */
+static bool reaped(pid_t pid, double deadline, int *status)
+{
+	while (bt_now() < deadline) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return true;
+		if (r < 0)
+			return false;
+		usleep(100 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return false;
 }
 
 static long sessions(int chip)
@@ -665,6 +775,8 @@ int main(void)
 	int i, fd, status;
 	double t;
 
+	/* the seed must reach the log before anything can crash */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (nworkers < 1 || nworkers > MAX_WORKERS)
 		nworkers = 4;
 	printf("# seed %#llx, %d workers, %.0f s (replay: BCCHIP_FUZZ_SEED=%#llx)\n",
@@ -706,15 +818,17 @@ int main(void)
 		bool clean;
 		unsigned int k;
 
-		if (pids[i] < 0 || waitpid(pids[i], &status, 0) != pids[i]) {
-			result(false, "worker %d started and reaped", i);
+		if (pids[i] < 0 || !reaped(pids[i], end + 60, &status)) {
+			result(false, "worker %d started and done in time", i);
+			for (k = 0; k < HISTORY; k++)
+				printf("#   %s\n", l->last[(l->next + k) % HISTORY]);
 			continue;
 		}
 		clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 			!l->unexpected;
-		result(clean, "worker %d: %lu operations (%lu INFO, %lu CMD, %lu answered, %lu opens, %lu forks), %lu violations, exit %#x",
-		       i, l->ops, l->infos, l->cmds, l->cmd_ok, l->opens,
-		       l->forks, l->unexpected, status);
+		result(clean, "worker %d: %lu operations (%lu INFO, %lu CMD, %lu answered, %lu sessions opened, %lu opens, %lu forks), %lu violations, exit %#x",
+		       i, l->ops, l->infos, l->cmds, l->cmd_ok, l->sessions,
+		       l->opens, l->forks, l->unexpected, status);
 		if (!clean)
 			for (k = 0; k < HISTORY; k++)
 				printf("#   %s\n", l->last[(l->next + k) % HISTORY]);
@@ -724,6 +838,9 @@ int main(void)
 		bad += l->unexpected;
 		forks += l->forks;
 	}
+	result(chaos_counts[0] + chaos_counts[1] > 0,
+	       "the chaos loop reset or rebound chip 1 (%lu, %lu)",
+	       chaos_counts[0], chaos_counts[1]);
 	printf("# %lu operations, %lu commands (%lu answered), %lu forks, %lu violations; chaos on chip 1: %lu resets, %lu unbind/bind, %lu status, %lu refreshes\n",
 	       ops, cmds, ok, forks, bad, chaos_counts[0], chaos_counts[1],
 	       chaos_counts[2], chaos_counts[3]);
