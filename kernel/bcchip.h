@@ -13,6 +13,7 @@
 #include <linux/jiffies.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/ratelimit.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/semaphore.h>
@@ -334,6 +335,22 @@ static inline struct device *bcchip_pdev_dev(struct bcchip_dev *bd)
 {
 	return &bd->pdev->dev;
 }
+
+/*
+ * dev_info_ratelimited() for what user space or an administrator can
+ * raise at will (refused host opcodes, attestation refreshes): the
+ * limiter's "callbacks suppressed" line is a warning, so it is not
+ * printed (RATELIMIT_MSG_ON_RELEASE, and the states are never released).
+ */
+#define bcchip_info_quiet(dev, fmt, ...)				\
+do {									\
+	static struct ratelimit_state _rs =				\
+		RATELIMIT_STATE_INIT_FLAGS(_rs, DEFAULT_RATELIMIT_INTERVAL, \
+					   DEFAULT_RATELIMIT_BURST,	\
+					   RATELIMIT_MSG_ON_RELEASE);	\
+	if (__ratelimit(&_rs))						\
+		dev_info(dev, fmt, ##__VA_ARGS__);			\
+} while (0)
 
 static inline void bcchip_dev_get(struct bcchip_dev *bd)
 {

@@ -16,7 +16,6 @@
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/module.h>
-#include <linux/ratelimit.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
@@ -75,15 +74,12 @@ struct bcchip_dev *bcchip_dev_find(unsigned long *minor, bool next)
 
 static int bcchip_open(struct inode *inode, struct file *file)
 {
+	unsigned long minor = iminor(inode);
 	struct bcchip_client *client;
 	struct bcchip_dev *bd;
 	int id, ret;
 
-	xa_lock(&bcchip_devs);
-	bd = xa_load(&bcchip_devs, iminor(inode));
-	if (bd)
-		bcchip_dev_get(bd);
-	xa_unlock(&bcchip_devs);
+	bd = bcchip_dev_find(&minor, false);
 	if (!bd)
 		return -ENODEV;
 
@@ -308,17 +304,6 @@ static long bcchip_ioc_info(struct bcchip_client *client,
 }
 
 /*
- * Refused host opcodes are logged for the administrator, rate-limited,
- * and what the limiter drops is not announced: its "callbacks
- * suppressed" line is a warning, which user space must not be able to
- * raise at will.
- */
-static struct ratelimit_state bcchip_refusal_rs =
-	RATELIMIT_STATE_INIT_FLAGS(bcchip_refusal_rs, DEFAULT_RATELIMIT_INTERVAL,
-				   DEFAULT_RATELIMIT_BURST,
-				   RATELIMIT_MSG_ON_RELEASE);
-
-/*
  * Check the request frame, from the driver's own copy so user space
  * cannot change it under us; only header fields are looked at.
  */
@@ -332,10 +317,9 @@ static int bcchip_check_frame(struct bcchip_dev *bd, struct file *file,
 		return -EINVAL;
 	switch (BCFW_OPC_CLASS(opcode)) {
 	case BCFW_OPC_HOST:
-		if (__ratelimit(&bcchip_refusal_rs))
-			dev_info(bcchip_pdev_dev(bd),
-				 "%s[%d]: host opcode %#x refused\n",
-				 current->comm, task_pid_nr(current), opcode);
+		bcchip_info_quiet(bcchip_pdev_dev(bd),
+				  "%s[%d]: host opcode %#x refused\n",
+				  current->comm, task_pid_nr(current), opcode);
 		return -EPERM;
 	case BCFW_OPC_ADMIN:
 		if (!(file->f_mode & FMODE_WRITE) || !capable(CAP_SYS_ADMIN))

@@ -22,7 +22,6 @@
 #include <linux/interrupt.h>
 #include <linux/ktime.h>
 #include <linux/pci.h>
-#include <linux/ratelimit.h>
 #include <linux/timekeeping.h>
 
 #include "bcchip.h"
@@ -75,16 +74,6 @@ static unsigned int bcchip_events_take(struct bcchip_dev *bd,
 	return n;
 }
 
-/*
- * Refreshes come as often as administrators ask for them: logged at info
- * level, rate-limited without the limiter's "callbacks suppressed" line,
- * which is a warning (a flood of refreshes is no cause for alarm).
- */
-static struct ratelimit_state bcchip_refresh_rs =
-	RATELIMIT_STATE_INIT_FLAGS(bcchip_refresh_rs, DEFAULT_RATELIMIT_INTERVAL,
-				   DEFAULT_RATELIMIT_BURST,
-				   RATELIMIT_MSG_ON_RELEASE);
-
 /* What operators should hear of in the kernel log too. */
 static void bcchip_event_log(struct bcchip_dev *bd,
 			     const struct bcchip_event *ev)
@@ -93,9 +82,9 @@ static void bcchip_event_log(struct bcchip_dev *bd,
 
 	switch (ev->type) {
 	case BCCHIP_EVENT_REFRESH_DONE:
-		if (__ratelimit(&bcchip_refresh_rs))
-			dev_info(dev, "attestation refreshed, generation %llu\n",
-				 ev->arg0);
+		/* as often as administrators ask: no warning for a flood */
+		bcchip_info_quiet(dev, "attestation refreshed, generation %llu\n",
+				  ev->arg0);
 		break;
 	case BCCHIP_EVENT_REFRESH_FAILED:
 		dev_warn_ratelimited(dev, "attestation refresh failed (%llu in a row)\n",

@@ -137,7 +137,6 @@ static void bcchip_heartbeat_work(struct work_struct *work)
 					     heartbeat_work);
 	unsigned int timeout_ms = max(1U, READ_ONCE(bcchip_recovery_timeout_ms));
 	struct bcfw_info *info;
-	u32 gen;
 	int ret;
 
 	info = kzalloc(sizeof(*info), GFP_KERNEL);
@@ -146,18 +145,16 @@ static void bcchip_heartbeat_work(struct work_struct *work)
 	/* not LIVE: a reset or removal is looking after the chip already */
 	if (bcchip_hw_try_get(bd))
 		goto out;
-	gen = bcchip_generation(bd);
 	ret = bcchip_fetch_info(bd, info, timeout_ms);
 	/*
-	 * Decided before the put, so that no restart can come in between.
-	 * ECANCELED with the chip still LIVE in the same generation: the
-	 * watchdog found the heartbeat itself overdue and aborted it, which
-	 * the device honours without the firmware, so no answer either (a
-	 * reset's abort leaves the chip RESETTING).
+	 * Decided before the put: no restart (which alone moves the
+	 * generation) can come in between.  ECANCELED with the chip still
+	 * LIVE: the watchdog found the heartbeat itself overdue and aborted
+	 * it, which the device honours without the firmware, so no answer
+	 * either (a reset's abort leaves the chip RESETTING).
 	 */
 	if ((ret == -ETIMEDOUT || ret == -ECANCELED) &&
-	    bcchip_get_state(bd) == BCCHIP_STATE_LIVE &&
-	    gen == bcchip_generation(bd)) {
+	    bcchip_get_state(bd) == BCCHIP_STATE_LIVE) {
 		dev_notice(bcchip_pdev_dev(bd), "firmware gave no sign of life for %u ms\n",
 			   timeout_ms);
 		bcchip_schedule_reset(bd, "firmware unresponsive");
