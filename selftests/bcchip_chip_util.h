@@ -118,6 +118,18 @@ static inline int bt_chip_pci(int chip, char *addr, size_t size)
 	return 0;
 }
 
+/* Chip @chip's debugfs file @name (rings, clients...) for reading, or NULL. */
+static inline FILE *bt_debugfs_open(int chip, const char *name)
+{
+	char addr[64], path[160];
+
+	if (bt_chip_pci(chip, addr, sizeof(addr)))
+		return NULL;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/bcchip/%s/%s", addr,
+		 name);
+	return fopen(path, "re");
+}
+
 /*
  * Asks the VM harness to act on chip @chip's emulator or device.  The
  * harness reads the serial console: with our output redirected, the line
@@ -173,13 +185,20 @@ static inline int bt_wait_open(const char *path, double secs)
 	return -1;
 }
 
-/* ECHO of a short payload, checked; @gen is passed as the generation. */
-static inline int bt_echo_gen(int fd, uint32_t gen, uint32_t *gen_out)
+/*
+ * ECHO of @n bytes of @data (at most 64), checked: an answer that is not
+ * this caller's own is -EBADMSG.  @gen is passed as the generation.
+ */
+static inline int bt_echo_data(int fd, const void *data, uint32_t n,
+			       uint32_t gen, uint32_t *gen_out)
 {
-	uint8_t req[64], resp[128];
+	uint8_t req[BCFW_HDR_SIZE + 64], resp[BCFW_HDR_SIZE + 128];
 	struct bcchip_ioc_cmd cmd;
-	uint32_t len = bt_frame(req, BCFW_OP_ECHO, 0, "ping", 4);
+	uint32_t len;
 
+	if (n > 64)
+		return -EINVAL;
+	len = bt_frame(req, BCFW_OP_ECHO, 0, data, n);
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.req_len = len;
 	cmd.req_ptr = (uintptr_t)req;
@@ -191,9 +210,15 @@ static inline int bt_echo_gen(int fd, uint32_t gen, uint32_t *gen_out)
 	if (gen_out)
 		*gen_out = cmd.generation;
 	if (cmd.fw_status != BCFW_S_OK || cmd.resp_len != len ||
-	    memcmp(resp + BCFW_HDR_SIZE, "ping", 4))
+	    memcmp(resp + BCFW_HDR_SIZE, data, n))
 		return -EBADMSG;
 	return 0;
+}
+
+/* ECHO of a short payload, checked; @gen is passed as the generation. */
+static inline int bt_echo_gen(int fd, uint32_t gen, uint32_t *gen_out)
+{
+	return bt_echo_data(fd, "ping", 4, gen, gen_out);
 }
 
 static inline int bt_echo(int fd)

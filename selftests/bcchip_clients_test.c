@@ -245,15 +245,11 @@ static int stress_process(int chip, double end)
 /* Commands submitted on I/O queue @qid of @chip, from debugfs; -1 if unknown. */
 static long queue_submitted(int chip, int qid)
 {
-	char addr[64], path[160], line[256];
+	FILE *f = bt_debugfs_open(chip, "rings");
+	char line[256];
 	long n = -1;
 	int cur = -1;
-	FILE *f;
 
-	if (bt_chip_pci(chip, addr, sizeof(addr)))
-		return -1;
-	snprintf(path, sizeof(path), "/sys/kernel/debug/bcchip/%s/rings", addr);
-	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {

@@ -23,15 +23,11 @@ BT_CLOSING_LINE()
 /* Reserved ids from debugfs `clients` into @ids; their number, or -1. */
 static int reserved_ids(int chip, unsigned int *ids, int max)
 {
-	char addr[64], path[160], line[128];
+	FILE *f = bt_debugfs_open(chip, "clients");
 	unsigned int id, gen;
+	char line[128];
 	int n = 0;
-	FILE *f;
 
-	if (bt_chip_pci(chip, addr, sizeof(addr)))
-		return -1;
-	snprintf(path, sizeof(path), "/sys/kernel/debug/bcchip/%s/clients", addr);
-	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))

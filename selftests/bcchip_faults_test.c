@@ -21,15 +21,11 @@ BT_CLOSING_LINE()
 /* The sum of every queue's `ignored` counter in debugfs rings; -1 if none. */
 static long ignored(int chip)
 {
-	char addr[32], path[128], line[256];
+	FILE *f = bt_debugfs_open(chip, "rings");
 	long sum = -1, n;
+	char line[256];
 	const char *p;
-	FILE *f;
 
-	if (bt_chip_pci(chip, addr, sizeof(addr)))
-		return -1;
-	snprintf(path, sizeof(path), "/sys/kernel/debug/bcchip/%s/rings", addr);
-	f = fopen(path, "re");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
@@ -66,22 +62,10 @@ static int echo_tight(int fd, uint32_t *resp_len)
  */
 static int echo_mine(int fd, int thread, int i)
 {
-	uint8_t req[64], resp[128];
-	struct bcchip_ioc_cmd cmd;
 	char payload[32];
 	int n = snprintf(payload, sizeof(payload), "thread %d echo %d", thread, i);
 
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.req_len = bt_frame(req, BCFW_OP_ECHO, 0, payload, n);
-	cmd.req_ptr = (uintptr_t)req;
-	cmd.resp_ptr = (uintptr_t)resp;
-	cmd.resp_len = sizeof(resp);
-	if (ioctl(fd, BCCHIP_IOC_CMD, &cmd) < 0)
-		return -errno;
-	if (cmd.fw_status != BCFW_S_OK || cmd.resp_len != cmd.req_len ||
-	    memcmp(resp + BCFW_HDR_SIZE, payload, n))
-		return -EBADMSG;
-	return 0;
+	return bt_echo_data(fd, payload, n, 0, NULL);
 }
 
 struct load {

@@ -695,11 +695,6 @@ static void worker(uint64_t seed, double end)
 
 /* ---- chaos on chip 1 ---- */
 
-static int sysfs_write(const char *path, const char *val)
-{
-	return bt_write_file(path, val);
-}
-
 static bool chip_bound(const char *pci)
 {
 	char path[128];
@@ -718,9 +713,9 @@ static void chaos(const char *pci, double end, unsigned long counts[4])
 			counts[0] += !bt_attr_write(1, "reset", "1");
 			break;
 		case 1:
-			if (!sysfs_write("/sys/bus/pci/drivers/bcchip/unbind", pci)) {
+			if (!bt_write_file("/sys/bus/pci/drivers/bcchip/unbind", pci)) {
 				usleep(1000 * below(800));
-				counts[1] += !sysfs_write("/sys/bus/pci/drivers/bcchip/bind",
+				counts[1] += !bt_write_file("/sys/bus/pci/drivers/bcchip/bind",
 							  pci);
 			}
 			break;
@@ -732,7 +727,7 @@ static void chaos(const char *pci, double end, unsigned long counts[4])
 		}
 	}
 	if (!chip_bound(pci))
-		sysfs_write("/sys/bus/pci/drivers/bcchip/bind", pci);
+		bt_write_file("/sys/bus/pci/drivers/bcchip/bind", pci);
 }
 
 /* Waits for @pid until @deadline, then kills it; whether it ended by itself. */

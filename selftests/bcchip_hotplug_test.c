@@ -32,15 +32,12 @@ struct qinfo {
 /* Queue @qid of @chip from debugfs; -1 when it cannot be read. */
 static int queue_info(int chip, int qid, struct qinfo *qi)
 {
-	char addr[64], path[160], line[256];
 	int cur = -1, found = 0;
+	char line[256];
 	FILE *f;
 
 	memset(qi, 0, sizeof(*qi));
-	if (bt_chip_pci(chip, addr, sizeof(addr)))
-		return -1;
-	snprintf(path, sizeof(path), "/sys/kernel/debug/bcchip/%s/rings", addr);
-	f = fopen(path, "r");
+	f = bt_debugfs_open(chip, "rings");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
